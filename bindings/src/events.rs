@@ -1,0 +1,130 @@
+//! Security events for the app, and the adapter that makes an app listener a core listener.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rukasec_core::events as core;
+
+use crate::RukaSecError;
+
+/// How urgent an event is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Severity {
+    /// Normal operation worth recording.
+    Info,
+    /// Something unexpected that RukaSec handled.
+    Warning,
+    /// An operation failed for a security reason.
+    Error,
+    /// RukaSec cannot protect the customer any more: alert someone.
+    Critical,
+}
+
+impl From<core::Severity> for Severity {
+    fn from(severity: core::Severity) -> Self {
+        match severity {
+            core::Severity::Info => Self::Info,
+            core::Severity::Warning => Self::Warning,
+            core::Severity::Error => Self::Error,
+            // Critical, and any future level, is reported as the most urgent.
+            _ => Self::Critical,
+        }
+    }
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SecurityEventKind {
+    /// The crypto self-test passed.
+    SelfTestPassed,
+    /// The crypto self-test failed; crypto is now refused. `details["failed"]` names the tests.
+    SelfTestFailed,
+    /// An operation was refused because crypto is unavailable. `details["operation"]` names it.
+    CryptoRefused,
+    /// A kind this version of the bindings does not know yet. `details["kind"]` names it.
+    Other,
+}
+
+/// One security event. Holds no secret and no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SecurityEvent {
+    /// What happened.
+    pub kind: SecurityEventKind,
+    /// How urgent it is.
+    pub severity: Severity,
+    /// When, in milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// Non-secret facts about it.
+    pub details: HashMap<String, String>,
+}
+
+impl From<&core::SecurityEvent> for SecurityEvent {
+    fn from(event: &core::SecurityEvent) -> Self {
+        let mut details: HashMap<String, String> = event.details.clone().into_iter().collect();
+        let kind = match event.kind {
+            core::SecurityEventKind::SelfTestPassed => SecurityEventKind::SelfTestPassed,
+            core::SecurityEventKind::SelfTestFailed => SecurityEventKind::SelfTestFailed,
+            core::SecurityEventKind::CryptoRefused => SecurityEventKind::CryptoRefused,
+            other => {
+                details.insert("kind".to_owned(), other.as_str().to_owned());
+                SecurityEventKind::Other
+            }
+        };
+        Self {
+            kind,
+            severity: event.severity.into(),
+            timestamp_ms: event.timestamp_ms,
+            details,
+        }
+    }
+}
+
+/// Receives RukaSec's security events; implemented by the app in Kotlin or Swift.
+///
+/// Called on RukaSec's own event thread, one event at a time. It may be slow (RukaSec does not
+/// wait for it; events beyond the queue's capacity are dropped and counted). Throwing is allowed:
+/// the failure is counted in [`EventStats::listener_failures`] and delivery goes on.
+#[uniffi::export(with_foreign)]
+pub trait SecurityEventListener: Send + Sync {
+    /// Handles one event.
+    fn on_event(&self, event: SecurityEvent) -> Result<(), RukaSecError>;
+}
+
+/// Lets an app listener receive the core's events.
+pub(crate) struct ForeignListener(pub(crate) Arc<dyn SecurityEventListener>);
+
+impl core::SecurityEventListener for ForeignListener {
+    fn on_event(&self, event: &core::SecurityEvent) -> Result<(), core::ListenerError> {
+        self.0.on_event(event.into()).map_err(|_| core::ListenerError)
+    }
+}
+
+pub(crate) fn to_core_listener(
+    listener: Option<Arc<dyn SecurityEventListener>>,
+) -> Option<Arc<dyn core::SecurityEventListener>> {
+    listener.map(|l| Arc::new(ForeignListener(l)) as Arc<dyn core::SecurityEventListener>)
+}
+
+/// Counters of the event stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct EventStats {
+    /// Events emitted by the core.
+    pub emitted: u64,
+    /// Events the listener handled without error.
+    pub delivered: u64,
+    /// Events dropped because the listener was too slow.
+    pub dropped: u64,
+    /// Events whose listener call threw.
+    pub listener_failures: u64,
+}
+
+impl From<core::EventStats> for EventStats {
+    fn from(stats: core::EventStats) -> Self {
+        Self {
+            emitted: stats.emitted,
+            delivered: stats.delivered,
+            dropped: stats.dropped,
+            listener_failures: stats.listener_failures,
+        }
+    }
+}

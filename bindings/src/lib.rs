@@ -1,0 +1,33 @@
+//! # rukasec-ffi
+//!
+//! The UniFFI face of [`rukasec_core`] for Kotlin (Android) and Swift (iOS). The actual
+//! implementation happens in the core crate: this crate only wraps. It holds newtypes that
+//! forward to core objects, records and enums mirrored with `From`, the error mapping, the
+//! adapter that lets a Kotlin/Swift listener act as a core listener, and the async glue
+//! (tokio). If a line here decides something, it belongs in the core.
+//!
+//! Every export that can fail returns `Result<_, RukaSecError>` and runs inside [`guard`], so a
+//! Rust panic reaches the app as `RukaSecError::Internal`, never as a crash.
+
+mod error;
+mod events;
+mod guard;
+mod rukasec;
+#[cfg(feature = "ffi-testing")]
+mod testing;
+mod tls;
+
+pub use error::RukaSecError;
+pub use events::{EventStats, SecurityEvent, SecurityEventKind, SecurityEventListener, Severity};
+pub use rukasec::{KatResult, RukaSec, SelfTestReport};
+pub use tls::{CertificateSummary, spki_sha256_pin};
+
+use guard::guard;
+
+uniffi::setup_scaffolding!("rukasec");
+
+/// The version of the RukaSec library, e.g. `"0.1.0"`.
+#[uniffi::export]
+pub fn rukasec_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}

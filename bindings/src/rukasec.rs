@@ -1,0 +1,110 @@
+//! The `RukaSec` object: the app's handle on the core.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rukasec_core::selftest as core_selftest;
+
+use crate::events::to_core_listener;
+use crate::{CertificateSummary, EventStats, RukaSecError, SecurityEventListener, guard};
+
+/// The outcome of one known-answer test.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct KatResult {
+    /// The primitive tested, e.g. `"AES-256-GCM"`.
+    pub name: String,
+    /// Whether it gave the published answers.
+    pub passed: bool,
+}
+
+/// The outcome of a crypto self-test run.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SelfTestReport {
+    /// Whether every known-answer test passed.
+    pub passed: bool,
+    /// One result per test.
+    pub results: Vec<KatResult>,
+    /// How long the run took, in microseconds.
+    pub duration_us: u64,
+}
+
+impl From<core_selftest::SelfTestReport> for SelfTestReport {
+    fn from(report: core_selftest::SelfTestReport) -> Self {
+        Self {
+            passed: report.passed,
+            results: report
+                .results
+                .into_iter()
+                .map(|r| KatResult {
+                    name: r.name.to_owned(),
+                    passed: r.passed,
+                })
+                .collect(),
+            duration_us: u64::try_from(report.duration.as_micros()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+/// The RukaSec core. Create one at app start and keep it; it is safe to use from any thread.
+#[derive(uniffi::Object)]
+pub struct RukaSec(Arc<rukasec_core::RukaSec>);
+
+#[uniffi::export(async_runtime = "tokio")]
+impl RukaSec {
+    /// Starts the core: runs the crypto self-test and reports it to `listener` as an event.
+    /// Never fails: after a failed self-test, crypto operations throw `CryptoUnavailable`.
+    #[uniffi::constructor]
+    pub fn new(listener: Option<Arc<dyn SecurityEventListener>>) -> Arc<Self> {
+        Arc::new(Self(Arc::new(rukasec_core::RukaSec::new(to_core_listener(listener)))))
+    }
+
+    /// Runs the crypto known-answer tests again and reports them as an event.
+    pub fn self_test(&self) -> Result<SelfTestReport, RukaSecError> {
+        guard(|| Ok::<_, RukaSecError>(self.0.self_test().into()))
+    }
+
+    /// [`Self::self_test`] off the caller's thread: `suspend` in Kotlin, `async` in Swift.
+    pub async fn self_test_async(&self) -> Result<SelfTestReport, RukaSecError> {
+        let core = Arc::clone(&self.0);
+        tokio::task::spawn_blocking(move || guard(|| Ok::<_, RukaSecError>(core.self_test().into())))
+            .await
+            .map_err(|_| RukaSecError::Internal {
+                reason: "the self-test task did not complete".to_owned(),
+            })?
+    }
+
+    /// Whether cryptographic operations are available.
+    pub fn is_crypto_operational(&self) -> bool {
+        self.0.is_crypto_operational()
+    }
+
+    /// The SPKI SHA-256 pin (`sha256/<base64>`) of a DER-encoded X.509 certificate.
+    pub fn spki_sha256_pin(&self, cert_der: Vec<u8>) -> Result<String, RukaSecError> {
+        guard(|| self.0.spki_sha256_pin(&cert_der).map(|pin| pin.to_string()))
+    }
+
+    /// Subject and pin of every certificate in a PEM bundle or a DER certificate.
+    pub fn certificates(&self, pem_or_der: Vec<u8>) -> Result<Vec<CertificateSummary>, RukaSecError> {
+        guard(|| {
+            self.0
+                .certificates(&pem_or_der)
+                .map(|list| list.into_iter().map(Into::into).collect())
+        })
+    }
+
+    /// Replaces the event listener (`null`/`nil` removes it).
+    pub fn set_listener(&self, listener: Option<Arc<dyn SecurityEventListener>>) {
+        self.0.events().set_listener(to_core_listener(listener));
+    }
+
+    /// Waits up to `timeout_ms` until every event emitted so far reached the listener. Returns
+    /// whether it did. Never call it from the listener itself.
+    pub fn flush_events(&self, timeout_ms: u64) -> bool {
+        self.0.events().flush(Duration::from_millis(timeout_ms))
+    }
+
+    /// Counters of the event stream.
+    pub fn event_stats(&self) -> EventStats {
+        self.0.events().stats().into()
+    }
+}

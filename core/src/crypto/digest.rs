@@ -1,0 +1,45 @@
+//! SHA-256 and HMAC-SHA256.
+
+use hmac::{KeyInit, Mac};
+use sha2::{Digest, Sha256};
+
+use super::Crypto;
+
+/// Length of a SHA-256 digest (and of an untruncated HMAC-SHA256 tag).
+pub const SHA256_LEN: usize = 32;
+
+/// Shortest truncated HMAC-SHA256 tag accepted by [`Crypto::hmac_sha256_verify`] (NIST SP
+/// 800-107 advises at least 64 bits; RukaSec asks for 128).
+const MIN_TAG_LEN: usize = 16;
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+impl Crypto {
+    /// SHA-256 of `data`.
+    pub fn sha256(&self, data: &[u8]) -> [u8; SHA256_LEN] {
+        Sha256::digest(data).into()
+    }
+
+    /// HMAC-SHA256 of `data` under `key`.
+    pub fn hmac_sha256(&self, key: &[u8], data: &[u8]) -> [u8; SHA256_LEN] {
+        let mut mac = new_hmac(key);
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Whether `tag` is the HMAC-SHA256 of `data` under `key`, compared in constant time.
+    /// `tag` may be truncated (leftmost bytes) down to 16 bytes; shorter tags never verify.
+    pub fn hmac_sha256_verify(&self, key: &[u8], data: &[u8], tag: &[u8]) -> bool {
+        if tag.len() < MIN_TAG_LEN || tag.len() > SHA256_LEN {
+            return false;
+        }
+        let mut mac = new_hmac(key);
+        mac.update(data);
+        mac.verify_truncated_left(tag).is_ok()
+    }
+}
+
+fn new_hmac(key: &[u8]) -> HmacSha256 {
+    #[allow(clippy::expect_used)]
+    <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length") // invariant: RFC 2104 hashes long keys and pads short ones
+}

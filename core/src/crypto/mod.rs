@@ -1,0 +1,40 @@
+//! Cryptographic primitives, reachable only after the power-on self-test passed.
+//!
+//! Every primitive is a method of [`Crypto`], a zero-sized capability that only the
+//! [`selftest`](crate::selftest) gate hands out. So code cannot encrypt, hash or verify without
+//! having asked the gate first, and when the self-test failed the whole core refuses crypto
+//! (FIPS 140-3 style error state), not just the paths someone remembered to guard.
+//!
+//! The primitives are thin wrappers over RustCrypto (`aes-gcm`, `sha2`, `hmac`, `p256`) with the
+//! shapes RukaSec needs: AES-256-GCM with 96-bit nonces only, HMAC-SHA256 with constant-time
+//! verification, ECDSA P-256/SHA-256 with IEEE P1363 (`r‖s`) signatures.
+
+mod aead;
+mod digest;
+mod ecdsa;
+
+pub use aead::{AES_256_GCM_NONCE_LEN, AES_256_GCM_TAG_LEN, Aes256GcmKey};
+pub use digest::SHA256_LEN;
+
+/// Permission to use the cryptographic primitives, proof that the self-test passed.
+///
+/// Obtain one with [`Crypto::get`]. It is `Copy` and free to pass around.
+#[derive(Debug, Clone, Copy)]
+pub struct Crypto {
+    _gate_passed: (),
+}
+
+impl Crypto {
+    /// The primitives, if the process-wide self-test passed (it runs on first use).
+    ///
+    /// # Errors
+    /// [`Error::CryptoUnavailable`](crate::Error::CryptoUnavailable) when the self-test failed.
+    pub fn get() -> crate::Result<Self> {
+        crate::selftest::global_gate().crypto()
+    }
+
+    /// Only the self-test itself may use the primitives before it has passed.
+    pub(crate) const fn for_self_test() -> Self {
+        Self { _gate_passed: () }
+    }
+}

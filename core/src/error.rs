@@ -1,0 +1,44 @@
+//! The core's error type.
+//!
+//! One `#[non_exhaustive]` enum for the whole core, every variant documented. Messages are built
+//! only from fixed text and from facts about the input's *shape* (a length, a field name), never
+//! from its content: errors travel to logs, crash reports and the app's UI, so they must not carry
+//! secrets or personal data. Crypto failures are deliberately opaque ([`Error::Crypto`]); what
+//! went wrong in detail goes only to the security-event stream.
+
+/// Everything that can go wrong in the core.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The caller's input could not be used (malformed certificate, wrong length, ...).
+    /// `reason` describes the problem, never the input's content.
+    #[error("invalid input: {reason}")]
+    InvalidInput {
+        /// What was wrong with the input.
+        reason: String,
+    },
+    /// The power-on crypto self-test failed, so every cryptographic operation refuses.
+    #[error("crypto unavailable: the crypto self-test failed; cryptographic operations are refused")]
+    CryptoUnavailable,
+    /// A cryptographic operation failed (bad tag, bad signature). Deliberately opaque.
+    #[error("cryptographic operation failed")]
+    Crypto,
+    /// A bug in RukaSec (an invariant did not hold, or a panic was caught at the boundary).
+    #[error("internal error: {reason}")]
+    Internal {
+        /// A fixed description of the broken invariant.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// An [`Error::InvalidInput`] with the given reason.
+    pub(crate) fn invalid_input(reason: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The core's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,16 @@
+//! # rukasec-core
+//!
+//! All of RukaSec's logic: no UniFFI, no JNI. The `rukasec-ffi` crate wraps this for Kotlin
+//! and Swift; the `rukasec` CLI uses it directly.
+#![forbid(unsafe_code)]
+
+pub mod crypto;
+pub mod error;
+pub mod events;
+mod rukasec;
+pub mod secret;
+pub mod selftest;
+pub mod tls;
+
+pub use error::{Error, Result};
+pub use rukasec::RukaSec;

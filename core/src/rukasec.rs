@@ -1,0 +1,215 @@
+//! [`RukaSec`], the entry point an app creates once and keeps.
+//!
+//! Creating it runs (or reuses) the process-wide crypto self-test and reports the outcome as a
+//! security event, so the app learns at start, not at its first payment, that crypto is
+//! unavailable. Every capability hangs off this object and shares its event bus.
+
+use std::sync::Arc;
+
+use crate::crypto::Crypto;
+use crate::error::Result;
+use crate::events::{EventBus, SecurityEvent, SecurityEventKind, SecurityEventListener};
+use crate::selftest::{CryptoGate, SelfTestReport, global_gate};
+use crate::tls::{CertificateSummary, SpkiPin, parse_certificates};
+
+/// The RukaSec core: one per app process (several are allowed and share the self-test).
+pub struct RukaSec {
+    events: EventBus,
+    gate: &'static CryptoGate,
+}
+
+impl RukaSec {
+    /// Starts the core: runs the crypto self-test (once per process) and reports it to
+    /// `listener` as a `SelfTestPassed` or `SelfTestFailed` event.
+    ///
+    /// Start-up never fails: when the self-test fails, the core starts in a refusing state in
+    /// which every cryptographic operation returns
+    /// [`Error::CryptoUnavailable`](crate::Error::CryptoUnavailable).
+    pub fn new(listener: Option<Arc<dyn SecurityEventListener>>) -> Self {
+        Self::with_gate(listener, global_gate())
+    }
+
+    fn with_gate(listener: Option<Arc<dyn SecurityEventListener>>, gate: &'static CryptoGate) -> Self {
+        let core = Self {
+            events: EventBus::new(listener),
+            gate,
+        };
+        core.report_self_test(gate.first_report());
+        core
+    }
+
+    /// Runs the known-answer tests again and reports the outcome as an event. A failure shuts
+    /// crypto off for the rest of the process.
+    pub fn self_test(&self) -> SelfTestReport {
+        let report = self.gate.rerun();
+        self.report_self_test(&report);
+        report
+    }
+
+    /// Whether cryptographic operations are available (every self-test so far passed).
+    pub fn is_crypto_operational(&self) -> bool {
+        self.gate.is_operational()
+    }
+
+    /// The SPKI SHA-256 pin of a DER-encoded X.509 certificate.
+    ///
+    /// # Errors
+    /// `CryptoUnavailable` after a failed self-test; `InvalidInput` for anything but one DER
+    /// certificate.
+    pub fn spki_sha256_pin(&self, cert_der: &[u8]) -> Result<SpkiPin> {
+        let crypto = self.crypto("spki_sha256_pin")?;
+        let mut summaries = parse_der_only(&crypto, cert_der)?;
+        Ok(summaries.remove(0).pin)
+    }
+
+    /// Subject and pin of every certificate in a PEM bundle or DER file.
+    ///
+    /// # Errors
+    /// As [`parse_certificates`].
+    pub fn certificates(&self, pem_or_der: &[u8]) -> Result<Vec<CertificateSummary>> {
+        let crypto = self.crypto("certificates")?;
+        parse_certificates(&crypto, pem_or_der)
+    }
+
+    /// The event bus: flush, counters, listener replacement.
+    pub fn events(&self) -> &EventBus {
+        &self.events
+    }
+
+    /// The primitives, or a refusal that is also reported as a `CryptoRefused` event.
+    fn crypto(&self, operation: &'static str) -> Result<Crypto> {
+        self.gate.crypto().inspect_err(|_| {
+            self.events.emit(
+                SecurityEvent::new(SecurityEventKind::CryptoRefused).with_detail("operation", operation),
+            );
+        })
+    }
+
+    fn report_self_test(&self, report: &SelfTestReport) {
+        let event = if report.passed {
+            SecurityEvent::new(SecurityEventKind::SelfTestPassed)
+        } else {
+            SecurityEvent::new(SecurityEventKind::SelfTestFailed)
+                .with_detail("failed", report.failed_names().join(","))
+        };
+        self.events.emit(
+            event
+                .with_detail("tests", report.results.len().to_string())
+                .with_detail("duration_us", report.duration.as_micros().to_string()),
+        );
+    }
+}
+
+/// One DER certificate, refusing PEM: `spki_sha256_pin` takes DER, as its name says.
+fn parse_der_only(crypto: &Crypto, cert_der: &[u8]) -> Result<Vec<CertificateSummary>> {
+    if cert_der.starts_with(b"-----BEGIN") {
+        return Err(crate::Error::invalid_input(
+            "expected a DER certificate, got PEM text",
+        ));
+    }
+    parse_certificates(crypto, cert_der)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::Error;
+    use crate::events::{ListenerError, Severity};
+    use crate::secret::SecretBytes;
+    use crate::selftest::Kat;
+
+    const WAIT: Duration = Duration::from_secs(10);
+    const CANARY: &[u8] = b"CANARY-SECRET-91b2e4";
+
+    #[derive(Default)]
+    struct Collect(Mutex<Vec<SecurityEvent>>);
+
+    impl SecurityEventListener for Collect {
+        fn on_event(&self, event: &SecurityEvent) -> Result<(), ListenerError> {
+            self.0.lock().unwrap().push(event.clone());
+            Ok(())
+        }
+    }
+
+    fn started(gate: &'static CryptoGate) -> (RukaSec, Arc<Collect>) {
+        let events = Arc::new(Collect::default());
+        let core = RukaSec::with_gate(Some(events.clone()), gate);
+        (core, events)
+    }
+
+    fn certificate_der() -> Vec<u8> {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["pay.rukapay.test".to_owned()]).unwrap();
+        params.self_signed(&key).unwrap().der().to_vec()
+    }
+
+    #[test]
+    fn start_reports_the_self_test() {
+        let (core, events) = started(global_gate());
+        assert!(core.events().flush(WAIT));
+        let events = events.0.lock().unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, SecurityEventKind::SelfTestPassed);
+        assert_eq!(events[0].details["tests"], "4");
+        assert!(core.is_crypto_operational());
+    }
+
+    #[test]
+    fn a_failed_self_test_refuses_every_crypto_operation_and_says_so() {
+        static FAILING: &[Kat] = &[Kat { name: "broken-primitive", run: |_| false }];
+        let gate: &'static CryptoGate = Box::leak(Box::new(CryptoGate::new(FAILING)));
+        let (core, events) = started(gate);
+        assert!(!core.is_crypto_operational());
+        assert_eq!(core.spki_sha256_pin(&certificate_der()), Err(Error::CryptoUnavailable));
+        assert_eq!(core.certificates(b"anything"), Err(Error::CryptoUnavailable));
+        assert!(!core.self_test().passed);
+        assert!(core.events().flush(WAIT));
+        let kinds: Vec<_> = events.0.lock().unwrap().iter().map(|e| (e.kind, e.severity)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (SecurityEventKind::SelfTestFailed, Severity::Critical),
+                (SecurityEventKind::CryptoRefused, Severity::Error),
+                (SecurityEventKind::CryptoRefused, Severity::Error),
+                (SecurityEventKind::SelfTestFailed, Severity::Critical),
+            ]
+        );
+        assert_eq!(events.0.lock().unwrap()[0].details["failed"], "broken-primitive");
+        assert_eq!(Error::CryptoUnavailable.to_string().contains("self-test"), true);
+    }
+
+    #[test]
+    fn pin_of_der_agrees_with_the_bundle_reader() {
+        let (core, _) = started(global_gate());
+        let der = certificate_der();
+        let pin = core.spki_sha256_pin(&der).unwrap();
+        let summaries = core.certificates(&der).unwrap();
+        assert_eq!(summaries[0].pin, pin);
+        assert_eq!(crate::tls::spki_sha256_pin(&der).unwrap(), pin);
+    }
+
+    #[test]
+    fn canary_never_reaches_errors_debug_output_or_events() {
+        let (core, events) = started(global_gate());
+        let secret = SecretBytes::from_slice(CANARY);
+        // Test: the canary is fed as hostile input to prove it is never echoed back.
+        let hostile = [b"-----BEGIN CERTIFICATE-----\n".as_slice(), secret.expose_secret()].concat();
+        let mut seen = format!("{secret:?}");
+        // Test: as above, the canary itself is the input under test.
+        for input in [secret.expose_secret(), hostile.as_slice()] {
+            let error = core.certificates(input).unwrap_err();
+            seen.push_str(&format!("{error} {error:?}"));
+            let error = core.spki_sha256_pin(input).unwrap_err();
+            seen.push_str(&format!("{error} {error:?}"));
+        }
+        assert!(core.events().flush(WAIT));
+        seen.push_str(&format!("{:?}", events.0.lock().unwrap()));
+        let canary = String::from_utf8_lossy(CANARY);
+        assert!(!seen.contains(canary.as_ref()), "{seen}");
+        assert!(!seen.contains("91b2e4"), "{seen}");
+        assert!(seen.contains("SecretBytes"));
+    }
+}

@@ -1,0 +1,62 @@
+//! Reading X.509 certificates (PEM bundles or DER) far enough to name and pin them.
+
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use super::SpkiPin;
+use crate::crypto::Crypto;
+use crate::error::{Error, Result};
+
+/// What `rukasec pin` shows of a certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateSummary {
+    /// The SPKI SHA-256 pin.
+    pub pin: SpkiPin,
+    /// The subject's distinguished name, RFC 4514 style (`CN=..., O=...`).
+    pub subject: String,
+    /// The certificate, DER-encoded.
+    pub der: Vec<u8>,
+}
+
+/// Every certificate in `input`: a PEM text with one or more `CERTIFICATE` blocks (other blocks
+/// are skipped), or one DER certificate.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for malformed PEM, a PEM text without certificates, or bytes that are
+/// not a certificate.
+pub fn parse_certificates(crypto: &Crypto, input: &[u8]) -> Result<Vec<CertificateSummary>> {
+    if looks_like_pem(input) {
+        let ders = CertificateDer::pem_slice_iter(input)
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|_| Error::invalid_input("malformed PEM"))?;
+        if ders.is_empty() {
+            return Err(Error::invalid_input("no CERTIFICATE block in the PEM text"));
+        }
+        ders.iter().map(|der| summarize(crypto, der)).collect()
+    } else {
+        Ok(vec![summarize(crypto, input)?])
+    }
+}
+
+fn looks_like_pem(input: &[u8]) -> bool {
+    let start = input
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(input.len());
+    input[start..].starts_with(b"-----BEGIN ")
+}
+
+/// Parses exactly one DER certificate.
+pub(super) fn summarize(crypto: &Crypto, der: &[u8]) -> Result<CertificateSummary> {
+    let (rest, certificate) = X509Certificate::from_der(der)
+        .map_err(|_| Error::invalid_input("not a DER-encoded X.509 certificate"))?;
+    if !rest.is_empty() {
+        return Err(Error::invalid_input("bytes after the end of the certificate"));
+    }
+    Ok(CertificateSummary {
+        pin: SpkiPin::of_spki(crypto, certificate.tbs_certificate.subject_pki.raw),
+        subject: certificate.subject().to_string(),
+        der: der.to_vec(),
+    })
+}
