@@ -22,7 +22,7 @@ lib=target/debug/librukasec_ffi.so
 [[ -f "$lib" ]] || { echo "error: bindgen: $lib was not built" >&2; exit 1; }
 
 out=target/bindings
-rm -rf "$out"
+# Overwrite in place (no rm -rf): a test suite may be reading the previous output.
 mkdir -p "$out/kotlin" "$out/swift" "$out/lib"
 cp "$lib" "$out/lib/"
 

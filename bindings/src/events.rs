@@ -95,7 +95,9 @@ pub(crate) struct ForeignListener(pub(crate) Arc<dyn SecurityEventListener>);
 
 impl core::SecurityEventListener for ForeignListener {
     fn on_event(&self, event: &core::SecurityEvent) -> Result<(), core::ListenerError> {
-        self.0.on_event(event.into()).map_err(|_| core::ListenerError)
+        self.0
+            .on_event(event.into())
+            .map_err(|_| core::ListenerError)
     }
 }
 

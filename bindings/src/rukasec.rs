@@ -55,7 +55,9 @@ impl RukaSec {
     /// Never fails: after a failed self-test, crypto operations throw `CryptoUnavailable`.
     #[uniffi::constructor]
     pub fn new(listener: Option<Arc<dyn SecurityEventListener>>) -> Arc<Self> {
-        Arc::new(Self(Arc::new(rukasec_core::RukaSec::new(to_core_listener(listener)))))
+        Arc::new(Self(Arc::new(rukasec_core::RukaSec::new(
+            to_core_listener(listener),
+        ))))
     }
 
     /// Runs the crypto known-answer tests again and reports them as an event.
@@ -66,11 +68,13 @@ impl RukaSec {
     /// [`Self::self_test`] off the caller's thread: `suspend` in Kotlin, `async` in Swift.
     pub async fn self_test_async(&self) -> Result<SelfTestReport, RukaSecError> {
         let core = Arc::clone(&self.0);
-        tokio::task::spawn_blocking(move || guard(|| Ok::<_, RukaSecError>(core.self_test().into())))
-            .await
-            .map_err(|_| RukaSecError::Internal {
-                reason: "the self-test task did not complete".to_owned(),
-            })?
+        tokio::task::spawn_blocking(move || {
+            guard(|| Ok::<_, RukaSecError>(core.self_test().into()))
+        })
+        .await
+        .map_err(|_| RukaSecError::Internal {
+            reason: "the self-test task did not complete".to_owned(),
+        })?
     }
 
     /// Whether cryptographic operations are available.
@@ -84,7 +88,10 @@ impl RukaSec {
     }
 
     /// Subject and pin of every certificate in a PEM bundle or a DER certificate.
-    pub fn certificates(&self, pem_or_der: Vec<u8>) -> Result<Vec<CertificateSummary>, RukaSecError> {
+    pub fn certificates(
+        &self,
+        pem_or_der: Vec<u8>,
+    ) -> Result<Vec<CertificateSummary>, RukaSecError> {
         guard(|| {
             self.0
                 .certificates(&pem_or_der)

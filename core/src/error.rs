@@ -18,7 +18,9 @@ pub enum Error {
         reason: String,
     },
     /// The power-on crypto self-test failed, so every cryptographic operation refuses.
-    #[error("crypto unavailable: the crypto self-test failed; cryptographic operations are refused")]
+    #[error(
+        "crypto unavailable: the crypto self-test failed; cryptographic operations are refused"
+    )]
     CryptoUnavailable,
     /// A cryptographic operation failed (bad tag, bad signature). Deliberately opaque.
     #[error("cryptographic operation failed")]

@@ -29,7 +29,10 @@ impl RukaSec {
         Self::with_gate(listener, global_gate())
     }
 
-    fn with_gate(listener: Option<Arc<dyn SecurityEventListener>>, gate: &'static CryptoGate) -> Self {
+    fn with_gate(
+        listener: Option<Arc<dyn SecurityEventListener>>,
+        gate: &'static CryptoGate,
+    ) -> Self {
         let core = Self {
             events: EventBus::new(listener),
             gate,
@@ -80,7 +83,8 @@ impl RukaSec {
     fn crypto(&self, operation: &'static str) -> Result<Crypto> {
         self.gate.crypto().inspect_err(|_| {
             self.events.emit(
-                SecurityEvent::new(SecurityEventKind::CryptoRefused).with_detail("operation", operation),
+                SecurityEvent::new(SecurityEventKind::CryptoRefused)
+                    .with_detail("operation", operation),
             );
         })
     }
@@ -159,15 +163,30 @@ mod tests {
 
     #[test]
     fn a_failed_self_test_refuses_every_crypto_operation_and_says_so() {
-        static FAILING: &[Kat] = &[Kat { name: "broken-primitive", run: |_| false }];
+        static FAILING: &[Kat] = &[Kat {
+            name: "broken-primitive",
+            run: |_| false,
+        }];
         let gate: &'static CryptoGate = Box::leak(Box::new(CryptoGate::new(FAILING)));
         let (core, events) = started(gate);
         assert!(!core.is_crypto_operational());
-        assert_eq!(core.spki_sha256_pin(&certificate_der()), Err(Error::CryptoUnavailable));
-        assert_eq!(core.certificates(b"anything"), Err(Error::CryptoUnavailable));
+        assert_eq!(
+            core.spki_sha256_pin(&certificate_der()),
+            Err(Error::CryptoUnavailable)
+        );
+        assert_eq!(
+            core.certificates(b"anything"),
+            Err(Error::CryptoUnavailable)
+        );
         assert!(!core.self_test().passed);
         assert!(core.events().flush(WAIT));
-        let kinds: Vec<_> = events.0.lock().unwrap().iter().map(|e| (e.kind, e.severity)).collect();
+        let kinds: Vec<_> = events
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| (e.kind, e.severity))
+            .collect();
         assert_eq!(
             kinds,
             vec![
@@ -177,8 +196,11 @@ mod tests {
                 (SecurityEventKind::SelfTestFailed, Severity::Critical),
             ]
         );
-        assert_eq!(events.0.lock().unwrap()[0].details["failed"], "broken-primitive");
-        assert_eq!(Error::CryptoUnavailable.to_string().contains("self-test"), true);
+        assert_eq!(
+            events.0.lock().unwrap()[0].details["failed"],
+            "broken-primitive"
+        );
+        assert!(Error::CryptoUnavailable.to_string().contains("self-test"));
     }
 
     #[test]
@@ -196,7 +218,11 @@ mod tests {
         let (core, events) = started(global_gate());
         let secret = SecretBytes::from_slice(CANARY);
         // Test: the canary is fed as hostile input to prove it is never echoed back.
-        let hostile = [b"-----BEGIN CERTIFICATE-----\n".as_slice(), secret.expose_secret()].concat();
+        let hostile = [
+            b"-----BEGIN CERTIFICATE-----\n".as_slice(),
+            secret.expose_secret(),
+        ]
+        .concat();
         let mut seen = format!("{secret:?}");
         // Test: as above, the canary itself is the input under test.
         for input in [secret.expose_secret(), hostile.as_slice()] {

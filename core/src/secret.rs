@@ -154,8 +154,14 @@ mod tests {
         assert_ne!(a, SecretBytes::from_slice(b"same secreT"));
         assert_ne!(a, SecretBytes::from_slice(b"same secre"));
         assert_ne!(a, SecretBytes::from_slice(b""));
-        assert_eq!(SecretString::from("pw".to_owned()), SecretString::from("pw".to_owned()));
-        assert_ne!(SecretString::from("pw".to_owned()), SecretString::from("pW".to_owned()));
+        assert_eq!(
+            SecretString::from("pw".to_owned()),
+            SecretString::from("pw".to_owned())
+        );
+        assert_ne!(
+            SecretString::from("pw".to_owned()),
+            SecretString::from("pW".to_owned())
+        );
     }
 
     #[test]

@@ -66,10 +66,22 @@ pub(crate) struct Kat {
 
 /// The KATs run at start, in order.
 const KATS: &[Kat] = &[
-    Kat { name: "AES-256-GCM", run: kat_aes256gcm },
-    Kat { name: "SHA-256", run: kat_sha256 },
-    Kat { name: "HMAC-SHA256", run: kat_hmac_sha256 },
-    Kat { name: "ECDSA-P256-SHA256-verify", run: kat_ecdsa_p256 },
+    Kat {
+        name: "AES-256-GCM",
+        run: kat_aes256gcm,
+    },
+    Kat {
+        name: "SHA-256",
+        run: kat_sha256,
+    },
+    Kat {
+        name: "HMAC-SHA256",
+        run: kat_hmac_sha256,
+    },
+    Kat {
+        name: "ECDSA-P256-SHA256-verify",
+        run: kat_ecdsa_p256,
+    },
 ];
 
 /// Runs every KAT once and reports. Does not change the process-wide gate.
@@ -184,13 +196,16 @@ fn kat_aes256gcm(crypto: &Crypto) -> bool {
         .is_ok_and(|plain| plain.expose_secret() == PLAINTEXT);
     let mut tampered = SEALED;
     tampered[0] ^= 1;
-    let tamper_rejected = crypto.aes256gcm_open(&key, &NONCE, &AAD, &tampered).is_err();
+    let tamper_rejected = crypto
+        .aes256gcm_open(&key, &NONCE, &AAD, &tampered)
+        .is_err();
     sealed_ok && opened_ok && tamper_rejected
 }
 
 fn kat_sha256(crypto: &Crypto) -> bool {
     // FIPS 180-2, appendix B.1.
-    const DIGEST: [u8; 32] = hex!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const DIGEST: [u8; 32] =
+        hex!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     crypto.sha256(b"abc") == DIGEST && crypto.sha256(b"abd") != DIGEST
 }
 
@@ -228,8 +243,14 @@ mod tests {
     use super::*;
 
     static BROKEN: &[Kat] = &[
-        Kat { name: "SHA-256", run: kat_sha256 },
-        Kat { name: "always-fails", run: |_| false },
+        Kat {
+            name: "SHA-256",
+            run: kat_sha256,
+        },
+        Kat {
+            name: "always-fails",
+            run: |_| false,
+        },
     ];
 
     static PANICKING: &[Kat] = &[Kat {
@@ -274,6 +295,9 @@ mod tests {
         // checking the primitives disagree with a neighbour input.
         let crypto = Crypto::for_self_test();
         assert_ne!(crypto.sha256(b"abc"), crypto.sha256(b"abc "));
-        assert_ne!(crypto.hmac_sha256(b"Jefe", b"x"), crypto.hmac_sha256(b"Jeff", b"x"));
+        assert_ne!(
+            crypto.hmac_sha256(b"Jefe", b"x"),
+            crypto.hmac_sha256(b"Jeff", b"x")
+        );
     }
 }

@@ -79,9 +79,15 @@ impl EventBus {
     }
 
     /// A bus whose queue holds at most `capacity` undelivered events (at least 1).
-    pub fn with_capacity(listener: Option<Arc<dyn SecurityEventListener>>, capacity: usize) -> Self {
+    pub fn with_capacity(
+        listener: Option<Arc<dyn SecurityEventListener>>,
+        capacity: usize,
+    ) -> Self {
         let shared = Arc::new(Shared::default());
-        *shared.listener.write().unwrap_or_else(PoisonError::into_inner) = listener;
+        *shared
+            .listener
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = listener;
         let (sender, receiver) = sync_channel(capacity.max(1));
         let worker_shared = Arc::clone(&shared);
         let sender = std::thread::Builder::new()
@@ -200,7 +206,12 @@ mod tests {
         }
     }
 
-    fn forwarding_bus(capacity: usize) -> (EventBus, std::sync::mpsc::Receiver<(SecurityEvent, Option<String>)>) {
+    fn forwarding_bus(
+        capacity: usize,
+    ) -> (
+        EventBus,
+        std::sync::mpsc::Receiver<(SecurityEvent, Option<String>)>,
+    ) {
         let (tx, rx) = channel();
         let bus = EventBus::with_capacity(Some(Arc::new(Forward(Mutex::new(tx)))), capacity);
         (bus, rx)
@@ -219,7 +230,15 @@ mod tests {
         assert_eq!(second.kind, SecurityEventKind::CryptoRefused);
         assert_eq!(second.severity, Severity::Error);
         assert_eq!(thread_name.as_deref(), Some("rukasec-events"));
-        assert_eq!(bus.stats(), EventStats { emitted: 2, delivered: 2, dropped: 0, listener_failures: 0 });
+        assert_eq!(
+            bus.stats(),
+            EventStats {
+                emitted: 2,
+                delivered: 2,
+                dropped: 0,
+                listener_failures: 0
+            }
+        );
     }
 
     use crate::events::Severity;
@@ -245,7 +264,10 @@ mod tests {
             t.join().unwrap();
         }
         assert!(bus.flush(WAIT));
-        let mut ids: Vec<String> = rx.try_iter().map(|(e, _)| e.details["id"].clone()).collect();
+        let mut ids: Vec<String> = rx
+            .try_iter()
+            .map(|(e, _)| e.details["id"].clone())
+            .collect();
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), 400);
@@ -287,7 +309,15 @@ mod tests {
             release_tx.send(()).unwrap();
         }
         assert!(bus.flush(WAIT));
-        assert_eq!(bus.stats(), EventStats { emitted: 21, delivered: 5, dropped: 16, listener_failures: 0 });
+        assert_eq!(
+            bus.stats(),
+            EventStats {
+                emitted: 21,
+                delivered: 5,
+                dropped: 16,
+                listener_failures: 0
+            }
+        );
     }
 
     struct Failing;
@@ -311,7 +341,10 @@ mod tests {
         bus.set_listener(Some(Arc::new(Forward(Mutex::new(tx)))));
         bus.emit(SecurityEvent::new(SecurityEventKind::SelfTestFailed));
         assert!(bus.flush(WAIT));
-        assert_eq!(rx.recv_timeout(WAIT).unwrap().0.kind, SecurityEventKind::SelfTestFailed);
+        assert_eq!(
+            rx.recv_timeout(WAIT).unwrap().0.kind,
+            SecurityEventKind::SelfTestFailed
+        );
         assert_eq!(bus.stats().listener_failures, 2);
         assert_eq!(bus.stats().delivered, 1);
     }
@@ -321,6 +354,14 @@ mod tests {
         let bus = EventBus::new(None);
         bus.emit(SecurityEvent::new(SecurityEventKind::SelfTestPassed));
         assert!(bus.flush(WAIT));
-        assert_eq!(bus.stats(), EventStats { emitted: 1, delivered: 0, dropped: 0, listener_failures: 0 });
+        assert_eq!(
+            bus.stats(),
+            EventStats {
+                emitted: 1,
+                delivered: 0,
+                dropped: 0,
+                listener_failures: 0
+            }
+        );
     }
 }

@@ -52,7 +52,9 @@ pub(super) fn summarize(crypto: &Crypto, der: &[u8]) -> Result<CertificateSummar
     let (rest, certificate) = X509Certificate::from_der(der)
         .map_err(|_| Error::invalid_input("not a DER-encoded X.509 certificate"))?;
     if !rest.is_empty() {
-        return Err(Error::invalid_input("bytes after the end of the certificate"));
+        return Err(Error::invalid_input(
+            "bytes after the end of the certificate",
+        ));
     }
     Ok(CertificateSummary {
         pin: SpkiPin::of_spki(crypto, certificate.tbs_certificate.subject_pki.raw),

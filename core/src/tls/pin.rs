@@ -87,6 +87,10 @@ mod tests {
             assert!(bad.parse::<SpkiPin>().is_err(), "{bad}");
         }
         // SHA-256 of the empty string, a well-formed pin.
-        assert!("sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=".parse::<SpkiPin>().is_ok());
+        assert!(
+            "sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+                .parse::<SpkiPin>()
+                .is_ok()
+        );
     }
 }

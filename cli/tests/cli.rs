@@ -1,0 +1,224 @@
+//! The `rukasec` binary, end to end: pins agree with openssl, errors are clean.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing is the point
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn rukasec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rukasec"))
+        .args(args)
+        .output()
+        .expect("the rukasec binary runs")
+}
+
+fn openssl(args: &[&str], dir: &Path) -> Vec<u8> {
+    let output = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl is needed for this test: apt-get install openssl");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// The pin as the openssl pipeline computes it:
+/// `openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64`.
+fn openssl_pin(cert: &Path, dir: &Path) -> String {
+    let cert = cert.to_str().unwrap();
+    let pubkey = openssl(
+        &["x509", "-in", cert, "-pubkey", "-noout", "-out", "pub.pem"],
+        dir,
+    );
+    assert!(pubkey.is_empty());
+    openssl(
+        &[
+            "pkey", "-pubin", "-in", "pub.pem", "-outform", "der", "-out", "pub.der",
+        ],
+        dir,
+    );
+    openssl(
+        &[
+            "dgst",
+            "-sha256",
+            "-binary",
+            "-out",
+            "pub.sha256",
+            "pub.der",
+        ],
+        dir,
+    );
+    let b64 = openssl(&["base64", "-A", "-in", "pub.sha256"], dir);
+    format!("sha256/{}", String::from_utf8(b64).unwrap().trim())
+}
+
+fn make_cert(dir: &Path, name: &str, newkey: &[&str]) -> PathBuf {
+    let pem = format!("{name}.pem");
+    let key = format!("{name}.key");
+    let subject = format!("/CN={name}.rukapay.test/O=Rukapay CLI Test");
+    let mut args = vec![
+        "req", "-x509", "-nodes", "-days", "2", "-subj", &subject, "-keyout", &key, "-out", &pem,
+    ];
+    args.extend_from_slice(newkey);
+    openssl(&args, dir);
+    dir.join(pem)
+}
+
+#[test]
+fn pin_agrees_with_openssl_for_rsa_and_ec_certificates_in_pem_and_der() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = [
+        make_cert(dir.path(), "rsa2048", &["-newkey", "rsa:2048"]),
+        make_cert(dir.path(), "rsa3072", &["-newkey", "rsa:3072"]),
+        make_cert(
+            dir.path(),
+            "p256",
+            &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        ),
+        make_cert(
+            dir.path(),
+            "p384",
+            &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"],
+        ),
+        make_cert(dir.path(), "ed25519", &["-newkey", "ed25519"]),
+    ];
+    let expected: Vec<String> = certs.iter().map(|c| openssl_pin(c, dir.path())).collect();
+
+    // One file per certificate.
+    let args: Vec<&str> = certs.iter().map(|c| c.to_str().unwrap()).collect();
+    let output = rukasec(&[&["pin"], args.as_slice()].concat());
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), certs.len(), "{stdout}");
+    for ((line, pin), cert) in lines.iter().zip(&expected).zip(&certs) {
+        let name = cert.file_stem().unwrap().to_str().unwrap();
+        assert_eq!(
+            *line,
+            format!("{pin}  CN={name}.rukapay.test, O=Rukapay CLI Test")
+        );
+    }
+
+    // The same certificates as one PEM bundle, and the RSA one as DER.
+    let bundle: String = certs
+        .iter()
+        .map(|c| std::fs::read_to_string(c).unwrap())
+        .collect();
+    std::fs::write(dir.path().join("bundle.pem"), bundle).unwrap();
+    openssl(
+        &[
+            "x509",
+            "-in",
+            "rsa2048.pem",
+            "-outform",
+            "der",
+            "-out",
+            "rsa2048.der",
+        ],
+        dir.path(),
+    );
+    let bundle_path = dir.path().join("bundle.pem");
+    let der_path = dir.path().join("rsa2048.der");
+    let output = rukasec(&[
+        "pin",
+        bundle_path.to_str().unwrap(),
+        der_path.to_str().unwrap(),
+    ]);
+    assert!(output.status.success());
+    let pins: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().to_owned())
+        .collect();
+    let mut want = expected.clone();
+    want.push(expected[0].clone());
+    assert_eq!(pins, want);
+}
+
+#[test]
+fn pin_fails_cleanly_on_garbage() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8], &str); 4] = [
+        (
+            "garbage.bin",
+            b"\x30\x82\x01\x00 definitely not a certificate",
+            "error: invalid-input: ",
+        ),
+        ("empty.der", b"", "error: invalid-input: "),
+        (
+            "key-only.pem",
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            "error: invalid-input: ",
+        ),
+        (
+            "broken.pem",
+            b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+            "error: invalid-input: ",
+        ),
+    ];
+    for (name, content, prefix) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        let output = rukasec(&["pin", path.to_str().unwrap()]);
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
+        assert!(stderr.starts_with(prefix), "{name}: {stderr}");
+        assert!(
+            stderr.contains(name),
+            "the message names the file: {stderr}"
+        );
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "one line, no panic or backtrace: {stderr}"
+        );
+        assert!(output.stdout.is_empty());
+    }
+
+    let output = rukasec(&["pin", "/nonexistent/cert.pem"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .starts_with("error: io: /nonexistent/cert.pem: ")
+    );
+
+    let output = rukasec(&["pin"]);
+    assert_eq!(output.status.code(), Some(2), "usage error");
+}
+
+#[test]
+fn version_self_test_and_demo_run() {
+    let output = rukasec(&["--version"]);
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap().trim(),
+        format!("rukasec {}", env!("CARGO_PKG_VERSION"))
+    );
+
+    let output = rukasec(&["self-test"]);
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("self-test: 4 of 4 passed"), "{stdout}");
+
+    let output = rukasec(&["demo"]);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("event: self_test_passed"), "{stdout}");
+    assert!(
+        stdout.contains("the PEM bundle reads back as the same 3 certificates"),
+        "{stdout}"
+    );
+    assert!(stdout.trim_end().ends_with("demo: ok"), "{stdout}");
+}

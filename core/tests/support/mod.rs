@@ -1,0 +1,52 @@
+//! Finding the shared test vectors (never copied into this repo).
+//!
+//! Looked up in `$RUKASEC_VECTORS`, else in `shared/vectors` beside the repository (the
+//! workplace layout: `<root>/main` is the repo, `<root>/shared/vectors` the vectors). When they
+//! are missing the tests fail with a message saying where to put them, unless
+//! `RUKASEC_SKIP_VECTORS=1` says to skip them (`scripts/test.sh --skip-vectors`).
+
+use std::path::PathBuf;
+
+/// The parsed JSON of vector file `name`, or `None` when vectors are explicitly skipped.
+pub fn load(name: &str) -> Option<serde_json::Value> {
+    if std::env::var("RUKASEC_SKIP_VECTORS").is_ok_and(|v| v == "1") {
+        eprintln!("RUKASEC_SKIP_VECTORS=1: skipping the vector file {name}");
+        return None;
+    }
+    let dir = match std::env::var_os("RUKASEC_VECTORS") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors"),
+    };
+    let path = dir.join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "test vectors not found at {} ({e}).\n\
+             Put the shared vectors folder beside the repository (../shared/vectors), \
+             point RUKASEC_VECTORS at it, or run scripts/test.sh --skip-vectors to skip them.",
+            path.display()
+        )
+    });
+    Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
+
+/// Decodes a hex field of a vector.
+pub fn hex(value: &serde_json::Value) -> Vec<u8> {
+    hex::decode(value.as_str().expect("a hex string")).expect("valid hex")
+}
+
+/// Iterates over `(group, test)` pairs of a Wycheproof file.
+pub fn wycheproof_tests(
+    file: &serde_json::Value,
+) -> impl Iterator<Item = (&serde_json::Value, &serde_json::Value)> {
+    file["testGroups"]
+        .as_array()
+        .expect("testGroups")
+        .iter()
+        .flat_map(|group| {
+            group["tests"]
+                .as_array()
+                .expect("tests")
+                .iter()
+                .map(move |t| (group, t))
+        })
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need and a fresh machine of this kind may lack.
+# Idempotent and quiet when everything is there. Root is needed only when something is missing.
+set -euo pipefail
+cd "$(git rev-parse --show-toplevel)"
+
+missing_apt=()
+command -v cargo >/dev/null 2>&1 || { echo "error: install-deps: cargo (rustup) is missing" >&2; exit 1; }
+for component in rustfmt clippy; do
+  rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+done
+command -v openssl >/dev/null 2>&1 || missing_apt+=(openssl)
+command -v java >/dev/null 2>&1 || missing_apt+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null 2>&1 || missing_apt+=(maven)
+command -v debootstrap >/dev/null 2>&1 || missing_apt+=(debootstrap)
+
+if [[ ${#missing_apt[@]} -gt 0 ]]; then
+  if [[ $EUID -ne 0 ]]; then
+    echo "error: install-deps: missing ${missing_apt[*]}; install them (apt-get) or run as root" >&2
+    exit 1
+  fi
+  echo "install-deps: apt-get install ${missing_apt[*]}" >&2
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_apt[@]}" >&2
+fi
