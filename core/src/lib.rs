@@ -14,3 +14,8 @@ pub mod tls;
 
 pub use error::{Error, Result};
 pub use rukasec::RukaSec;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
