@@ -6,7 +6,7 @@
 #
 # Output (git-ignored build output):
 #   target/bindings/kotlin/   com/rukapay/rukasec/rukasec.kt
-#   target/bindings/swift/    rukasec.swift, RukaSecFFI.h, RukaSecFFI.modulemap
+#   target/bindings/swift/    RukaSec.swift, RukaSecFFI.h, RukaSecFFI.modulemap
 #   target/bindings/lib/      librukasec_ffi.so (the library the bindings were generated from)
 # The library and the bindings are always built with the same feature set.
 set -euo pipefail

@@ -1,0 +1,26 @@
+// swift-tools-version:6.0
+//
+// Swift binding tests for RukaSec. Run them with `scripts/test-swift.sh`, which generates the
+// bindings, copies the generated `RukaSec.swift` into Sources/RukaSec/ (git-ignored), and passes
+// what the package cannot know by itself: the `RukaSecFFI` module map
+// (`-Xcc -fmodule-map-file=...`), the directory of `librukasec_ffi.so` (`-L`, and
+// `LD_LIBRARY_PATH` at run time) and `RUKASEC_ROOT` for the fixtures.
+import PackageDescription
+
+let package = Package(
+    name: "RukaSecSwiftTests",
+    targets: [
+        // The UniFFI-generated Swift code, exactly as an app would ship it.
+        .target(
+            name: "RukaSec",
+            path: "Sources/RukaSec",
+            sources: ["RukaSec.swift"],
+            linkerSettings: [.linkedLibrary("rukasec_ffi")]
+        ),
+        .testTarget(
+            name: "RukaSecTests",
+            dependencies: ["RukaSec"],
+            path: "Tests/RukaSecTests"
+        ),
+    ]
+)
