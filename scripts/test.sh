@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every test RukaSec has: Rust (fmt, clippy, cargo test), Kotlin bindings on the host JVM,
-# Swift bindings in a Debian 13 chroot. Installs what a fresh machine lacks.
+# Every test RukaSec has: Rust (fmt, clippy, cargo test, cargo check for the mobile targets),
+# Kotlin bindings on the host JVM, Swift bindings in a Debian 13 chroot. Installs what a fresh machine lacks.
 #
 #   scripts/test.sh [--skip-vectors]
 #
@@ -38,6 +38,7 @@ step() {
 step fmt cargo fmt --all -- --check
 step clippy cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
 step rust cargo test --workspace --all-features
+step mobile bash scripts/check-mobile.sh
 step bindgen bash scripts/bindgen.sh
 RUKASEC_SKIP_BINDGEN=1 step kotlin bash scripts/test-kotlin.sh
 RUKASEC_SKIP_BINDGEN=1 step swift bash scripts/test-swift.sh
