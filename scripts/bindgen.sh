@@ -22,11 +22,19 @@ lib=target/debug/librukasec_ffi.so
 [[ -f "$lib" ]] || { echo "error: bindgen: $lib was not built" >&2; exit 1; }
 
 out=target/bindings
-# Overwrite in place (no rm -rf): a test suite may be reading the previous output.
-mkdir -p "$out/kotlin" "$out/swift" "$out/lib"
-cp "$lib" "$out/lib/"
-
+stage="$out.staging.$$"
+rm -rf "$stage"
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/kotlin" "$stage/swift" "$stage/lib"
+cp "$lib" "$stage/lib/"
 bindgen=target/debug/uniffi-bindgen
-"$bindgen" generate --library "$lib" --language kotlin --out-dir "$out/kotlin" --no-format >&2
-"$bindgen" generate --library "$lib" --language swift --out-dir "$out/swift" --no-format >&2
+"$bindgen" generate --library "$lib" --language kotlin --out-dir "$stage/kotlin" --no-format >&2
+"$bindgen" generate --library "$lib" --language swift --out-dir "$stage/swift" --no-format >&2
+
+# Move each file into place with rename(2): a process that has the old library mapped keeps the
+# old inode (overwriting it in place crashes a running JVM with SIGBUS).
+(cd "$stage" && find . -type f) | while read -r file; do
+  mkdir -p "$(dirname "$out/$file")"
+  mv -f "$stage/$file" "$out/$file"
+done
 echo "bindgen: bindings in $out" >&2

@@ -46,7 +46,7 @@ RUKASEC_SKIP_BINDGEN=1 step swift bash scripts/test-swift.sh
 # Test counts per suite.
 rust_counts=$(awk '/^test result: /{for(i=1;i<=NF;i++){if($(i+1)~/^passed/)p+=$i; if($(i+1)~/^failed/)f+=$i}} END{print p+0, f+0}' "$logs/rust.log")
 read -r rust_passed rust_failed <<<"$rust_counts"
-count_line() { grep -hE "^$1: [0-9]+ passed, [0-9]+ failed" "$logs/$1.log" 2>/dev/null | tail -n 1 || true; }
+count_line() { sed 's/\x1b\[[0-9;]*m//g' "$logs/$1.log" 2>/dev/null | grep -E "^$1: [0-9]+ passed, [0-9]+ failed" | tail -n 1 || true; }
 kotlin_line=$(count_line kotlin); swift_line=$(count_line swift)
 counts() { sed -E 's/^[a-z]+: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' <<<"$1"; }
 read -r kotlin_passed kotlin_failed <<<"$(counts "${kotlin_line:-x: 0 passed, 0 failed}")"

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The Kotlin binding tests on the host JVM (tests/kotlin, Maven + JUnit 5).
+#
+#   scripts/test-kotlin.sh          RUKASEC_SKIP_BINDGEN=1 to reuse target/bindings as it is
+#
+# Generates the bindings (scripts/bindgen.sh), tests them against target/bindings, then prints
+# one line: `kotlin: N passed, N failed[, N skipped]`.
+# Exits non-zero when Maven fails, a test fails, or no test passed.
+set -euo pipefail
+cd "$(git rev-parse --show-toplevel)"
+
+project=tests/kotlin
+reports="$project/target/surefire-reports"
+
+if [[ "${RUKASEC_SKIP_BINDGEN:-0}" != 1 ]]; then
+  bash scripts/bindgen.sh
+fi
+
+if ! command -v mvn >/dev/null 2>&1 && [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+  echo "test-kotlin: mvn not found, installing maven with apt-get" >&2
+  apt-get update -qq >/dev/null && apt-get install -y -qq maven >/dev/null
+fi
+missing=()
+command -v java >/dev/null 2>&1 || missing+=("java (a JDK 17+)")
+command -v mvn >/dev/null 2>&1 || missing+=("mvn (Maven 3.8+)")
+if [[ ${#missing[@]} -gt 0 ]]; then
+  printf -v what '%s, ' "${missing[@]}"
+  echo "error: test-kotlin: missing ${what%, }; install them (Debian: apt-get install openjdk-17-jdk-headless maven)" >&2
+  exit 1
+fi
+
+generated=target/bindings/kotlin/com/rukapay/rukasec/rukasec.kt
+library=target/bindings/lib/librukasec_ffi.so
+for f in "$generated" "$library"; do
+  [[ -f "$f" ]] || { echo "error: test-kotlin: $f is missing; run scripts/bindgen.sh" >&2; exit 1; }
+done
+
+rm -rf "$reports"
+# Maven only runs for a short while: the C1 compiler alone makes Kotlin compilation much faster.
+export MAVEN_OPTS="${MAVEN_OPTS:--XX:TieredStopAtLevel=1}"
+set +e
+mvn -B -q -Dstyle.color=never -f "$project/pom.xml" \
+  -Drukasec.bindings.kotlin="$PWD/target/bindings/kotlin" \
+  -Drukasec.bindings.lib="$PWD/target/bindings/lib" \
+  test
+mvn_status=$?
+set -e
+
+# Counts from the Surefire XML reports (one <testsuite> per test class).
+attr() { # attr NAME HEADER: the numeric attribute NAME of a <testsuite ...> header, 0 if absent
+  local value
+  value=$(sed -nE "s/.*[[:space:]]$1=\"([0-9]+)\".*/\1/p" <<<"$2")
+  echo "${value:-0}"
+}
+tests=0 failures=0 errors=0 skipped=0
+shopt -s nullglob
+for report in "$reports"/TEST-*.xml; do
+  header=$(grep -m1 -o '<testsuite [^>]*>' "$report" || true)
+  tests=$((tests + $(attr tests "$header")))
+  failures=$((failures + $(attr failures "$header")))
+  errors=$((errors + $(attr errors "$header")))
+  skipped=$((skipped + $(attr skipped "$header")))
+done
+shopt -u nullglob
+passed=$((tests - failures - errors - skipped))
+failed=$((failures + errors))
+
+line="kotlin: $passed passed, $failed failed"
+[[ $skipped -gt 0 ]] && line+=", $skipped skipped"
+# A fresh line: Debian's Maven 3.8 ends its output with colour resets and no newline.
+printf '\n%s\n' "$line"
+
+if [[ $mvn_status -ne 0 ]]; then
+  echo "error: test-kotlin: mvn exited with status $mvn_status" >&2
+  exit "$mvn_status"
+fi
+if [[ $failed -gt 0 || $passed -eq 0 ]]; then
+  echo "error: test-kotlin: $failed failed, $passed passed" >&2
+  exit 1
+fi
