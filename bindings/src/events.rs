@@ -81,9 +81,13 @@ impl From<&core::SecurityEvent> for SecurityEvent {
 
 /// Receives RukaSec's security events; implemented by the app in Kotlin or Swift.
 ///
-/// Called on RukaSec's own event thread, one event at a time. It may be slow (RukaSec does not
-/// wait for it; events beyond the queue's capacity are dropped and counted). Throwing is allowed:
-/// the failure is counted in [`EventStats::listener_failures`] and delivery goes on.
+/// Called on RukaSec's own event thread, one event at a time (on the JVM, JNA attaches that
+/// thread for each call, so it shows up under a JNA-given name). It may be slow: RukaSec does not
+/// wait for it, and events beyond the queue's capacity are dropped and counted. Throwing an
+/// exception (Kotlin `Exception`, any Swift `Error`) is allowed: it is counted in
+/// [`EventStats::listener_failures`] and delivery goes on. A JVM `Error` is not caught by the
+/// generated Kotlin code (JNA logs it and the event counts as delivered); a Swift `fatalError`
+/// ends the process.
 #[uniffi::export(with_foreign)]
 pub trait SecurityEventListener: Send + Sync {
     /// Handles one event.
