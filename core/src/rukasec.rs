@@ -61,8 +61,7 @@ impl RukaSec {
     /// certificate.
     pub fn spki_sha256_pin(&self, cert_der: &[u8]) -> Result<SpkiPin> {
         let crypto = self.crypto("spki_sha256_pin")?;
-        let mut summaries = parse_der_only(&crypto, cert_der)?;
-        Ok(summaries.remove(0).pin)
+        CertificateSummary::from_der(&crypto, cert_der).map(|summary| summary.pin)
     }
 
     /// Subject and pin of every certificate in a PEM bundle or DER file.
@@ -102,16 +101,6 @@ impl RukaSec {
                 .with_detail("duration_us", report.duration.as_micros().to_string()),
         );
     }
-}
-
-/// One DER certificate, refusing PEM: `spki_sha256_pin` takes DER, as its name says.
-fn parse_der_only(crypto: &Crypto, cert_der: &[u8]) -> Result<Vec<CertificateSummary>> {
-    if cert_der.starts_with(b"-----BEGIN") {
-        return Err(crate::Error::invalid_input(
-            "expected a DER certificate, got PEM text",
-        ));
-    }
-    parse_certificates(crypto, cert_der)
 }
 
 #[cfg(test)]

@@ -191,7 +191,7 @@ mod tests {
     use std::thread;
 
     use super::*;
-    use crate::events::SecurityEventKind;
+    use crate::events::{SecurityEventKind, Severity};
 
     const WAIT: Duration = Duration::from_secs(10);
 
@@ -240,8 +240,6 @@ mod tests {
             }
         );
     }
-
-    use crate::events::Severity;
 
     #[test]
     fn events_from_many_threads_all_arrive() {

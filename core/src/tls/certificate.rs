@@ -33,9 +33,11 @@ pub fn parse_certificates(crypto: &Crypto, input: &[u8]) -> Result<Vec<Certifica
         if ders.is_empty() {
             return Err(Error::invalid_input("no CERTIFICATE block in the PEM text"));
         }
-        ders.iter().map(|der| summarize(crypto, der)).collect()
+        ders.iter()
+            .map(|der| CertificateSummary::from_der(crypto, der))
+            .collect()
     } else {
-        Ok(vec![summarize(crypto, input)?])
+        Ok(vec![CertificateSummary::from_der(crypto, input)?])
     }
 }
 
@@ -47,18 +49,28 @@ fn looks_like_pem(input: &[u8]) -> bool {
     input[start..].starts_with(b"-----BEGIN ")
 }
 
-/// Parses exactly one DER certificate.
-pub(super) fn summarize(crypto: &Crypto, der: &[u8]) -> Result<CertificateSummary> {
-    let (rest, certificate) = X509Certificate::from_der(der)
-        .map_err(|_| Error::invalid_input("not a DER-encoded X.509 certificate"))?;
-    if !rest.is_empty() {
-        return Err(Error::invalid_input(
-            "bytes after the end of the certificate",
-        ));
+impl CertificateSummary {
+    /// Reads exactly one DER-encoded certificate.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for PEM text, bytes that are not a certificate, or bytes after it.
+    pub fn from_der(crypto: &Crypto, der: &[u8]) -> Result<Self> {
+        if looks_like_pem(der) {
+            return Err(Error::invalid_input(
+                "expected a DER certificate, got PEM text",
+            ));
+        }
+        let (rest, certificate) = X509Certificate::from_der(der)
+            .map_err(|_| Error::invalid_input("not a DER-encoded X.509 certificate"))?;
+        if !rest.is_empty() {
+            return Err(Error::invalid_input(
+                "bytes after the end of the certificate",
+            ));
+        }
+        Ok(Self {
+            pin: SpkiPin::of_spki(crypto, certificate.tbs_certificate.subject_pki.raw),
+            subject: certificate.subject().to_string(),
+            der: der.to_vec(),
+        })
     }
-    Ok(CertificateSummary {
-        pin: SpkiPin::of_spki(crypto, certificate.tbs_certificate.subject_pki.raw),
-        subject: certificate.subject().to_string(),
-        der: der.to_vec(),
-    })
 }

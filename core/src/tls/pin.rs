@@ -57,7 +57,7 @@ impl FromStr for SpkiPin {
 /// `cert_der` is not exactly one DER certificate.
 pub fn spki_sha256_pin(cert_der: &[u8]) -> Result<SpkiPin> {
     let crypto = Crypto::get()?;
-    super::certificate::summarize(&crypto, cert_der).map(|summary| summary.pin)
+    super::CertificateSummary::from_der(&crypto, cert_der).map(|summary| summary.pin)
 }
 
 #[cfg(test)]
