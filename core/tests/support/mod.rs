@@ -50,3 +50,47 @@ pub fn wycheproof_tests(
                 .map(move |t| (group, t))
         })
 }
+
+/// Counts of the Wycheproof cases that ran, by expected result.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub valid: usize,
+    pub invalid: usize,
+    pub acceptable: usize,
+}
+
+impl Tally {
+    /// Asserts that `accepted` (did the primitive accept the case?) matches the case's `result`
+    /// ("acceptable" allows either outcome) and counts the case.
+    pub fn check(&mut self, test: &serde_json::Value, accepted: bool) {
+        let id = &test["tcId"];
+        match test["result"].as_str() {
+            Some("valid") => {
+                self.valid += 1;
+                assert!(
+                    accepted,
+                    "tcId {id} should be accepted: {}",
+                    test["comment"]
+                );
+            }
+            Some("invalid") => {
+                self.invalid += 1;
+                assert!(
+                    !accepted,
+                    "tcId {id} should be rejected: {}",
+                    test["comment"]
+                );
+            }
+            Some("acceptable") => self.acceptable += 1,
+            other => panic!("tcId {id}: unexpected result {other:?}"),
+        }
+    }
+
+    /// Asserts that enough valid and invalid cases ran for the run to mean something.
+    pub fn assert_ran_at_least(&self, valid: usize, invalid: usize) {
+        assert!(
+            self.valid >= valid && self.invalid >= invalid,
+            "too few cases ran: {self:?}"
+        );
+    }
+}
