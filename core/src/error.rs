@@ -25,6 +25,27 @@ pub enum Error {
     /// A cryptographic operation failed (bad tag, bad signature). Deliberately opaque.
     #[error("cryptographic operation failed")]
     Crypto,
+    /// Stored data failed authentication: tampered, swapped between rows, accounts or classes,
+    /// or corrupt. Deliberately opaque; the detail goes to the security-event stream.
+    #[error("integrity failure: stored data failed authentication")]
+    Integrity,
+    /// The account's key-encryption key is missing or is not the one its data was written
+    /// with (keystore wiped, backup restored on another device, biometric re-enrolment). The
+    /// data cannot be recovered; `reset_account` starts the account again.
+    #[error("key unavailable: the account's key cannot be used; reset the account")]
+    KeyUnavailable,
+    /// The platform keystore (key wrapper) failed for another reason. `reason` is fixed text.
+    #[error("key wrapper failed: {reason}")]
+    KeyWrapper {
+        /// What failed.
+        reason: String,
+    },
+    /// The local database or file system failed. `reason` describes the failure, never data.
+    #[error("storage failed: {reason}")]
+    Storage {
+        /// What failed.
+        reason: String,
+    },
     /// A bug in RukaSec (an invariant did not hold, or a panic was caught at the boundary).
     #[error("internal error: {reason}")]
     Internal {
@@ -38,6 +59,23 @@ impl Error {
     pub(crate) fn invalid_input(reason: impl Into<String>) -> Self {
         Self::InvalidInput {
             reason: reason.into(),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(error: rusqlite::Error) -> Self {
+        // SQLite messages name tables and constraints, never bound values.
+        Self::Storage {
+            reason: error.to_string(),
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(error: std::io::Error) -> Self {
+        Self::Storage {
+            reason: error.to_string(),
         }
     }
 }

@@ -11,6 +11,7 @@ mod rukasec;
 pub mod secret;
 pub mod selftest;
 pub mod tls;
+pub mod vault;
 
 pub use error::{Error, Result};
 pub use rukasec::RukaSec;

@@ -4,6 +4,7 @@
 //! security event, so the app learns at start, not at its first payment, that crypto is
 //! unavailable. Every capability hangs off this object and shares its event bus.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::crypto::Crypto;
@@ -11,10 +12,11 @@ use crate::error::Result;
 use crate::events::{EventBus, SecurityEvent, SecurityEventKind, SecurityEventListener};
 use crate::selftest::{CryptoGate, SelfTestReport, global_gate};
 use crate::tls::{CertificateSummary, SpkiPin, parse_certificates};
+use crate::vault::{KeyWrapper, Vault};
 
 /// The RukaSec core: one per app process (several are allowed and share the self-test).
 pub struct RukaSec {
-    events: EventBus,
+    events: Arc<EventBus>,
     gate: &'static CryptoGate,
 }
 
@@ -34,7 +36,7 @@ impl RukaSec {
         gate: &'static CryptoGate,
     ) -> Self {
         let core = Self {
-            events: EventBus::new(listener),
+            events: Arc::new(EventBus::new(listener)),
             gate,
         };
         core.report_self_test(gate.first_report());
@@ -76,6 +78,16 @@ impl RukaSec {
     /// The event bus: flush, counters, listener replacement.
     pub fn events(&self) -> &EventBus {
         &self.events
+    }
+
+    /// Opens (or creates) the encrypted vault in `dir`, its keys wrapped by `wrapper`. Its
+    /// security events go to this core's listener.
+    ///
+    /// # Errors
+    /// As [`Vault::open`].
+    pub fn open_vault(&self, dir: &Path, wrapper: Arc<dyn KeyWrapper>) -> Result<Vault> {
+        self.crypto("open_vault")?;
+        Vault::open(dir, wrapper, Arc::clone(&self.events))
     }
 
     /// The primitives, or a refusal that is also reported as a `CryptoRefused` event.

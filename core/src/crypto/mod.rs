@@ -12,6 +12,7 @@
 mod aead;
 mod digest;
 mod ecdsa;
+mod random;
 
 pub use aead::{AES_256_GCM_NONCE_LEN, AES_256_GCM_TAG_LEN, Aes256GcmKey};
 pub use digest::SHA256_LEN;

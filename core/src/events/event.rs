@@ -27,6 +27,15 @@ pub enum SecurityEventKind {
     SelfTestFailed,
     /// An operation was refused because crypto is unavailable. `details.operation` names it.
     CryptoRefused,
+    /// Stored vault data failed authentication. `details.what` says which part (value, name,
+    /// wrapped_key).
+    VaultIntegrityFailure,
+    /// An account's key-encryption key is missing or wrong. `details.cause` says which.
+    VaultKeyUnavailable,
+    /// A vault key was rotated. `details.key` is `kek` or `dek`, `details.class` the data class.
+    VaultKeyRotated,
+    /// A vault account was deleted (crypto-shredded) or reset.
+    VaultAccountDeleted,
 }
 
 impl SecurityEventKind {
@@ -36,15 +45,21 @@ impl SecurityEventKind {
             Self::SelfTestPassed => "self_test_passed",
             Self::SelfTestFailed => "self_test_failed",
             Self::CryptoRefused => "crypto_refused",
+            Self::VaultIntegrityFailure => "vault_integrity_failure",
+            Self::VaultKeyUnavailable => "vault_key_unavailable",
+            Self::VaultKeyRotated => "vault_key_rotated",
+            Self::VaultAccountDeleted => "vault_account_deleted",
         }
     }
 
     /// The severity events of this kind carry.
     pub fn severity(self) -> Severity {
         match self {
-            Self::SelfTestPassed => Severity::Info,
-            Self::SelfTestFailed => Severity::Critical,
-            Self::CryptoRefused => Severity::Error,
+            Self::SelfTestPassed | Self::VaultKeyRotated | Self::VaultAccountDeleted => {
+                Severity::Info
+            }
+            Self::SelfTestFailed | Self::VaultIntegrityFailure => Severity::Critical,
+            Self::CryptoRefused | Self::VaultKeyUnavailable => Severity::Error,
         }
     }
 }

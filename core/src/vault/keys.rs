@@ -1,0 +1,238 @@
+//! The key hierarchy of one account.
+//!
+//! ```text
+//! KEK (keystore, alias rukasec.kek.v1.<tag>.<n>)   never leaves the keystore
+//!  ├─ canary                                       detects a wrong KEK at load
+//!  ├─ index key  (HMAC)                            item ids, namespace tags
+//!  ├─ names key  (AES-256-GCM)                     item names
+//!  └─ data keys  (AES-256-GCM), one per class and version
+//! ```
+//!
+//! Keys are random, stored only wrapped (`keys` table), and unwrapped once per account into an
+//! [`AccountKeys`] cached by the vault, so a `get` costs a SQLite read and one AES-GCM open, not a
+//! keystore round trip.
+
+use std::collections::BTreeMap;
+
+use rusqlite::Connection;
+
+use super::DataClass;
+use super::format::{self, AccountTag, KeyPurpose};
+use super::store::{self, AccountRow, KeyRow};
+use super::wrapper::{KeyWrapper, WrapperError};
+use crate::crypto::{Aes256GcmKey, Crypto};
+use crate::error::{Error, Result};
+use crate::secret::SecretBytes;
+
+/// The unwrapped keys of one account.
+pub struct AccountKeys {
+    pub tag: AccountTag,
+    pub index: SecretBytes,
+    pub names: Aes256GcmKey,
+    data: BTreeMap<(DataClass, u32), Aes256GcmKey>,
+}
+
+impl AccountKeys {
+    /// The newest data-key version of `class`: the one new writes use.
+    pub fn active_version(&self, class: DataClass) -> Option<u32> {
+        self.data
+            .range((class, 0)..=(class, u32::MAX))
+            .next_back()
+            .map(|((_, version), _)| *version)
+    }
+
+    /// The data key of `class` at `version`.
+    pub fn data_key(&self, class: DataClass, version: u32) -> Option<&Aes256GcmKey> {
+        self.data.get(&(class, version))
+    }
+
+    /// How many versions of `class`'s data key exist (more than one: a rotation is under way).
+    pub fn versions(&self, class: DataClass) -> usize {
+        self.data.range((class, 0)..=(class, u32::MAX)).count()
+    }
+
+    pub fn insert_data_key(&mut self, class: DataClass, version: u32, key: Aes256GcmKey) {
+        self.data.insert((class, version), key);
+    }
+}
+
+/// Why an account's keys could not be loaded. Turned into an opaque [`Error`] plus a detailed
+/// security event by the vault.
+#[derive(Debug)]
+pub enum KeyFailure {
+    /// The keystore has no KEK under the account's alias.
+    KekMissing,
+    /// The KEK does not open the canary: it is not the key the account was written with.
+    WrongKek,
+    /// A wrapped key did not unwrap, or unwrapped to another row's key.
+    WrappedKeyTampered,
+    /// The keystore failed otherwise.
+    Wrapper(WrapperError),
+    /// Anything else (storage).
+    Other(Error),
+}
+
+impl From<Error> for KeyFailure {
+    fn from(error: Error) -> Self {
+        Self::Other(error)
+    }
+}
+
+/// Loads and unwraps an account's keys; `None` when the account does not exist.
+pub fn load(
+    conn: &Connection,
+    wrapper: &dyn KeyWrapper,
+    tag: &AccountTag,
+) -> Result<Option<AccountKeys>, KeyFailure> {
+    let Some(account) = store::account(conn, tag)? else {
+        return Ok(None);
+    };
+    check_canary(wrapper, tag, &account)?;
+    let mut index = None;
+    let mut names = None;
+    let mut data = BTreeMap::new();
+    for row in store::keys(conn, tag)? {
+        let purpose = KeyPurpose::from_code(row.purpose).ok_or(KeyFailure::WrappedKeyTampered)?;
+        let key = unwrap_key(wrapper, &account.kek_alias, tag, purpose, &row)?;
+        match purpose {
+            KeyPurpose::Index => index = Some(key),
+            KeyPurpose::Names => names = Some(aes_key(&key)?),
+            KeyPurpose::Data(class) => {
+                data.insert((class, row.version), aes_key(&key)?);
+            }
+        }
+    }
+    let (Some(index), Some(names)) = (index, names) else {
+        return Err(KeyFailure::WrappedKeyTampered);
+    };
+    let keys = AccountKeys {
+        tag: *tag,
+        index,
+        names,
+        data,
+    };
+    if DataClass::ALL
+        .iter()
+        .any(|class| keys.active_version(*class).is_none())
+    {
+        return Err(KeyFailure::WrappedKeyTampered);
+    }
+    Ok(Some(keys))
+}
+
+/// Creates an account: a new KEK, the canary, an index key, a names key and a version-1 data key
+/// per class, all written in the caller's transaction.
+pub fn create(
+    crypto: &Crypto,
+    conn: &Connection,
+    wrapper: &dyn KeyWrapper,
+    tag: &AccountTag,
+) -> Result<AccountKeys, KeyFailure> {
+    let kek_version = 1;
+    let alias = format::kek_alias(tag, kek_version);
+    wrapper.create_key(&alias).map_err(KeyFailure::Wrapper)?;
+    let canary = wrapper
+        .wrap(&alias, &format::canary(tag))
+        .map_err(KeyFailure::Wrapper)?;
+    store::upsert_account(
+        conn,
+        tag,
+        &AccountRow {
+            kek_alias: alias.clone(),
+            kek_version,
+            canary,
+        },
+    )?;
+    let index = new_key(crypto, conn, wrapper, &alias, tag, KeyPurpose::Index, 1)?;
+    let names = aes_key(&new_key(
+        crypto,
+        conn,
+        wrapper,
+        &alias,
+        tag,
+        KeyPurpose::Names,
+        1,
+    )?)?;
+    let mut keys = AccountKeys {
+        tag: *tag,
+        index,
+        names,
+        data: BTreeMap::new(),
+    };
+    for class in DataClass::ALL {
+        let key = new_key(
+            crypto,
+            conn,
+            wrapper,
+            &alias,
+            tag,
+            KeyPurpose::Data(class),
+            1,
+        )?;
+        keys.insert_data_key(class, 1, aes_key(&key)?);
+    }
+    Ok(keys)
+}
+
+/// Makes a random key, stores it wrapped, returns it.
+pub fn new_key(
+    crypto: &Crypto,
+    conn: &Connection,
+    wrapper: &dyn KeyWrapper,
+    alias: &str,
+    tag: &AccountTag,
+    purpose: KeyPurpose,
+    version: u32,
+) -> Result<SecretBytes, KeyFailure> {
+    let key = crypto.random_secret(32)?;
+    let wrapped = wrapper
+        .wrap(alias, &format::key_payload(tag, purpose, version, &key))
+        .map_err(KeyFailure::Wrapper)?;
+    store::upsert_key(
+        conn,
+        tag,
+        &KeyRow {
+            purpose: purpose.code(),
+            version,
+            wrapped,
+        },
+    )?;
+    Ok(key)
+}
+
+fn check_canary(
+    wrapper: &dyn KeyWrapper,
+    tag: &AccountTag,
+    account: &AccountRow,
+) -> Result<(), KeyFailure> {
+    match wrapper.unwrap(&account.kek_alias, &account.canary) {
+        Ok(canary) if canary == format::canary(tag) => Ok(()),
+        Ok(_) | Err(WrapperError::Rejected) => Err(KeyFailure::WrongKek),
+        Err(WrapperError::KeyNotFound) => Err(KeyFailure::KekMissing),
+        Err(other) => Err(KeyFailure::Wrapper(other)),
+    }
+}
+
+/// Unwraps a `keys` row and checks its payload names this row.
+pub fn unwrap_key(
+    wrapper: &dyn KeyWrapper,
+    alias: &str,
+    tag: &AccountTag,
+    purpose: KeyPurpose,
+    row: &KeyRow,
+) -> Result<SecretBytes, KeyFailure> {
+    let payload = wrapper
+        .unwrap(alias, &row.wrapped)
+        .map_err(|error| match error {
+            WrapperError::Rejected => KeyFailure::WrappedKeyTampered,
+            WrapperError::KeyNotFound => KeyFailure::KekMissing,
+            other => KeyFailure::Wrapper(other),
+        })?;
+    format::key_from_payload(&payload, tag, purpose, row.version)
+        .map_err(|_| KeyFailure::WrappedKeyTampered)
+}
+
+pub fn aes_key(key: &SecretBytes) -> Result<Aes256GcmKey, KeyFailure> {
+    // Key loading: the AES key type takes the bytes.
+    Aes256GcmKey::from_slice(key.expose_secret()).map_err(|_| KeyFailure::WrappedKeyTampered)
+}
