@@ -41,6 +41,14 @@ pub enum SecurityEventKind {
     SelfTestFailed,
     /// An operation was refused because crypto is unavailable. `details["operation"]` names it.
     CryptoRefused,
+    /// Stored vault data failed authentication. `details["what"]`: value, name or wrapped_key.
+    VaultIntegrityFailure,
+    /// An account's key is missing or replaced. `details["cause"]`: kek_missing or wrong_kek.
+    VaultKeyUnavailable,
+    /// A vault key was rotated. `details["key"]`: kek or dek.
+    VaultKeyRotated,
+    /// A vault account was deleted (crypto-shredded) or reset. `details["mode"]`.
+    VaultAccountDeleted,
     /// A kind this version of the bindings does not know yet. `details["kind"]` names it.
     Other,
 }
@@ -65,6 +73,12 @@ impl From<&core::SecurityEvent> for SecurityEvent {
             core::SecurityEventKind::SelfTestPassed => SecurityEventKind::SelfTestPassed,
             core::SecurityEventKind::SelfTestFailed => SecurityEventKind::SelfTestFailed,
             core::SecurityEventKind::CryptoRefused => SecurityEventKind::CryptoRefused,
+            core::SecurityEventKind::VaultIntegrityFailure => {
+                SecurityEventKind::VaultIntegrityFailure
+            }
+            core::SecurityEventKind::VaultKeyUnavailable => SecurityEventKind::VaultKeyUnavailable,
+            core::SecurityEventKind::VaultKeyRotated => SecurityEventKind::VaultKeyRotated,
+            core::SecurityEventKind::VaultAccountDeleted => SecurityEventKind::VaultAccountDeleted,
             other => {
                 details.insert("kind".to_owned(), other.as_str().to_owned());
                 SecurityEventKind::Other

@@ -11,13 +11,25 @@ pub(crate) fn guard<T, E>(call: impl FnOnce() -> Result<T, E>) -> Result<T, Ruka
 where
     RukaSecError: From<E>,
 {
+    guard_with(call)
+}
+
+/// [`guard`] for any public error type `P` of an area: core errors convert into it, and a panic
+/// becomes `P::from(RukaSecError::Internal)`.
+pub(crate) fn guard_with<T, E, P>(call: impl FnOnce() -> Result<T, E>) -> Result<T, P>
+where
+    P: From<E> + From<RukaSecError>,
+{
     match catch_unwind(AssertUnwindSafe(call)) {
-        Ok(result) => result.map_err(RukaSecError::from),
-        Err(_panic) => Err(RukaSecError::Internal {
-            reason: "a Rust panic was caught at the FFI boundary".to_owned(),
-        }),
+        Ok(result) => result.map_err(P::from),
+        Err(_panic) => Err(P::from(RukaSecError::Internal {
+            reason: PANIC_REASON.to_owned(),
+        })),
     }
 }
+
+/// The fixed reason of an error made from a caught panic.
+pub(crate) const PANIC_REASON: &str = "a Rust panic was caught at the FFI boundary";
 
 #[cfg(test)]
 mod tests {

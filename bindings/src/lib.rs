@@ -16,11 +16,15 @@ mod rukasec;
 #[cfg(feature = "ffi-testing")]
 mod testing;
 mod tls;
+mod vault;
 
 pub use error::RukaSecError;
 pub use events::{EventStats, SecurityEvent, SecurityEventKind, SecurityEventListener, Severity};
 pub use rukasec::{KatResult, RukaSec, SelfTestReport};
 pub use tls::{CertificateSummary, spki_sha256_pin};
+pub use vault::{
+    DataClass, KeyWrapper, KeyWrapperError, RotationReport, Vault, VaultError, VaultItem,
+};
 
 use guard::guard;
 

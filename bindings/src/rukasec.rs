@@ -6,7 +6,10 @@ use std::time::Duration;
 use rukasec_core::selftest as core_selftest;
 
 use crate::events::to_core_listener;
-use crate::{CertificateSummary, EventStats, RukaSecError, SecurityEventListener, guard};
+use crate::{
+    CertificateSummary, EventStats, KeyWrapper, RukaSecError, SecurityEventListener, Vault,
+    VaultError, guard,
+};
 
 /// The outcome of one known-answer test.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -113,5 +116,15 @@ impl RukaSec {
     /// Counters of the event stream.
     pub fn event_stats(&self) -> EventStats {
         self.0.events().stats().into()
+    }
+
+    /// Opens (or creates) the encrypted vault in directory `dir`, its keys wrapped by the app's
+    /// keystore `wrapper`. Its security events go to this core's listener.
+    pub fn open_vault(
+        &self,
+        dir: String,
+        wrapper: Arc<dyn KeyWrapper>,
+    ) -> Result<Arc<Vault>, VaultError> {
+        Vault::open(&self.0, &dir, wrapper)
     }
 }

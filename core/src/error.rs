@@ -65,9 +65,15 @@ impl Error {
 
 impl From<rusqlite::Error> for Error {
     fn from(error: rusqlite::Error) -> Self {
-        // SQLite messages name tables and constraints, never bound values.
-        Self::Storage {
-            reason: error.to_string(),
+        match error {
+            // A column of the wrong type or range can only come from a modified database.
+            rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..) => Self::Integrity,
+            // SQLite messages name tables and constraints, never bound values.
+            other => Self::Storage {
+                reason: other.to_string(),
+            },
         }
     }
 }

@@ -1,0 +1,380 @@
+//! The encrypted vault for the app, and the adapter that lets a Kotlin/Swift keystore act as
+//! the core's key wrapper.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rukasec_core::Error;
+use rukasec_core::secret::SecretBytes;
+use rukasec_core::vault as core;
+
+use crate::guard::guard_with;
+
+/// How sensitive an item is; each class has its own data key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DataClass {
+    /// Could be published. Encrypted all the same.
+    Public,
+    /// Internal to Rukapay and the customer.
+    Internal,
+    /// Personal or financial data.
+    Confidential,
+    /// Credentials and keys.
+    Restricted,
+}
+
+impl From<DataClass> for core::DataClass {
+    fn from(class: DataClass) -> Self {
+        match class {
+            DataClass::Public => Self::Public,
+            DataClass::Internal => Self::Internal,
+            DataClass::Confidential => Self::Confidential,
+            DataClass::Restricted => Self::Restricted,
+        }
+    }
+}
+
+impl From<core::DataClass> for DataClass {
+    fn from(class: core::DataClass) -> Self {
+        match class {
+            core::DataClass::Public => Self::Public,
+            core::DataClass::Internal => Self::Internal,
+            core::DataClass::Confidential => Self::Confidential,
+            core::DataClass::Restricted => Self::Restricted,
+        }
+    }
+}
+
+/// What can go wrong in a vault call. `reason` never holds secrets or personal data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum VaultError {
+    /// An id or value was empty or too large.
+    #[error("invalid input: {reason}")]
+    InvalidInput {
+        /// What was wrong (never the content).
+        reason: String,
+    },
+    /// Stored data failed authentication (tampered, swapped, corrupt). Never wrong data.
+    #[error("integrity failure: {reason}")]
+    Integrity {
+        /// A fixed explanation; the detail is in the security event.
+        reason: String,
+    },
+    /// The account's key is gone or replaced (keystore wiped, backup restored on another
+    /// device, biometric re-enrolment). Call `resetAccount` to start the account again.
+    #[error("key unavailable: {reason}")]
+    KeyUnavailable {
+        /// A fixed explanation.
+        reason: String,
+    },
+    /// The platform keystore failed.
+    #[error("key wrapper failed: {reason}")]
+    KeyWrapper {
+        /// What failed.
+        reason: String,
+    },
+    /// The database or file system failed.
+    #[error("storage failed: {reason}")]
+    Storage {
+        /// What failed.
+        reason: String,
+    },
+    /// The crypto self-test failed: the vault is refused.
+    #[error("crypto unavailable: {reason}")]
+    CryptoUnavailable {
+        /// A fixed explanation.
+        reason: String,
+    },
+    /// A bug in RukaSec, including a caught Rust panic.
+    #[error("internal error: {reason}")]
+    Internal {
+        /// A fixed description.
+        reason: String,
+    },
+}
+
+impl From<Error> for VaultError {
+    fn from(error: Error) -> Self {
+        let reason = error.to_string();
+        match error {
+            Error::InvalidInput { reason } => Self::InvalidInput { reason },
+            Error::Integrity | Error::Crypto => Self::Integrity { reason },
+            Error::KeyUnavailable => Self::KeyUnavailable { reason },
+            Error::KeyWrapper { reason } => Self::KeyWrapper { reason },
+            Error::Storage { reason } => Self::Storage { reason },
+            Error::CryptoUnavailable => Self::CryptoUnavailable { reason },
+            _ => Self::Internal { reason },
+        }
+    }
+}
+
+impl From<crate::RukaSecError> for VaultError {
+    fn from(error: crate::RukaSecError) -> Self {
+        // Only a caught panic reaches here (see `guard_with`); keep its fixed reason.
+        Self::Internal {
+            reason: error.to_string(),
+        }
+    }
+}
+
+/// How a keystore implementation failed. Thrown by app-implemented [`KeyWrapper`]s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum KeyWrapperError {
+    /// No key under this alias.
+    #[error("no key under this alias")]
+    KeyNotFound,
+    /// The key exists but did not open the wrapped data (another key, tampered bytes).
+    #[error("the key did not open the wrapped data")]
+    Rejected,
+    /// The keystore needs the user first (locked device, cancelled prompt).
+    #[error("user authentication required")]
+    UserAuthenticationRequired,
+    /// Anything else; `reason` must not hold key material.
+    #[error("keystore failure: {reason}")]
+    Failed {
+        /// What failed.
+        reason: String,
+    },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for KeyWrapperError {
+    fn from(_error: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Failed {
+            reason: "the key wrapper threw an exception that is not a KeyWrapperError".to_owned(),
+        }
+    }
+}
+
+/// The platform keystore, implemented by the app: Android Keystore / StrongBox in Kotlin, the
+/// Secure Enclave or Keychain in Swift. RukaSec makes one key-encryption key (KEK) per account
+/// and key version, named by `alias`; the KEK must never leave the keystore.
+///
+/// Called from whatever thread the vault call runs on, while the vault is busy: do not call the
+/// vault back from here. Key bytes cross the boundary as byte arrays; wipe them when done
+/// (`Arrays.fill`, `resetBytes`).
+#[uniffi::export(with_foreign)]
+pub trait KeyWrapper: Send + Sync {
+    /// Creates a new KEK under `alias`, replacing any key already there.
+    fn create_key(&self, alias: String) -> Result<(), KeyWrapperError>;
+    /// Encrypts `key` under the KEK `alias`.
+    fn wrap(&self, alias: String, key: Vec<u8>) -> Result<Vec<u8>, KeyWrapperError>;
+    /// Decrypts what `wrap` returned. Throw `KeyNotFound` when there is no KEK under `alias`
+    /// and `Rejected` when it does not open `wrapped`.
+    fn unwrap(&self, alias: String, wrapped: Vec<u8>) -> Result<Vec<u8>, KeyWrapperError>;
+    /// Destroys the KEK `alias`; a missing key is not an error.
+    fn delete_key(&self, alias: String) -> Result<(), KeyWrapperError>;
+    /// Whether KEKs live in hardware (StrongBox, Secure Enclave).
+    fn is_hardware_backed(&self) -> bool;
+}
+
+/// Lets an app keystore serve as the core's key wrapper.
+struct ForeignKeyWrapper(Arc<dyn KeyWrapper>);
+
+impl core::KeyWrapper for ForeignKeyWrapper {
+    fn create_key(&self, alias: &str) -> Result<(), core::WrapperError> {
+        self.0.create_key(alias.to_owned()).map_err(Into::into)
+    }
+
+    fn wrap(&self, alias: &str, key: &SecretBytes) -> Result<Vec<u8>, core::WrapperError> {
+        // The app's keystore encrypts the key, so the bytes must cross to it.
+        self.0
+            .wrap(alias.to_owned(), key.expose_secret().to_vec())
+            .map_err(Into::into)
+    }
+
+    fn unwrap(&self, alias: &str, wrapped: &[u8]) -> Result<SecretBytes, core::WrapperError> {
+        self.0
+            .unwrap(alias.to_owned(), wrapped.to_vec())
+            .map(SecretBytes::new)
+            .map_err(Into::into)
+    }
+
+    fn delete_key(&self, alias: &str) -> Result<(), core::WrapperError> {
+        self.0.delete_key(alias.to_owned()).map_err(Into::into)
+    }
+
+    fn is_hardware_backed(&self) -> bool {
+        self.0.is_hardware_backed()
+    }
+}
+
+impl From<KeyWrapperError> for core::WrapperError {
+    fn from(error: KeyWrapperError) -> Self {
+        match error {
+            KeyWrapperError::KeyNotFound => Self::KeyNotFound,
+            KeyWrapperError::Rejected => Self::Rejected,
+            KeyWrapperError::UserAuthenticationRequired => Self::UserAuthenticationRequired,
+            KeyWrapperError::Failed { reason } => Self::Failed { reason },
+        }
+    }
+}
+
+/// One item of [`Vault::put_batch`].
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct VaultItem {
+    /// The item's namespace.
+    pub namespace: String,
+    /// Its name within the namespace.
+    pub name: String,
+    /// The value.
+    pub value: Vec<u8>,
+    /// Its data class.
+    pub class: DataClass,
+    /// Time to live in seconds; `null`/`nil` keeps it until deleted.
+    pub ttl_seconds: Option<u64>,
+}
+
+/// Progress of a data-key rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct RotationReport {
+    /// The class's data-key version now in use.
+    pub active_version: u32,
+    /// Items re-encrypted.
+    pub reencrypted: u64,
+    /// Whether every item uses the active version.
+    pub complete: bool,
+}
+
+/// The encrypted per-account store. Calls block on disk and keystore: make them off the main
+/// thread. Safe from many threads.
+#[derive(uniffi::Object)]
+pub struct Vault(core::Vault);
+
+impl Vault {
+    pub(crate) fn open(
+        rukasec: &rukasec_core::RukaSec,
+        dir: &str,
+        wrapper: Arc<dyn KeyWrapper>,
+    ) -> Result<Arc<Self>, VaultError> {
+        guard_with(|| {
+            rukasec
+                .open_vault(Path::new(dir), Arc::new(ForeignKeyWrapper(wrapper)))
+                .map(|vault| Arc::new(Self(vault)))
+        })
+    }
+}
+
+#[uniffi::export]
+impl Vault {
+    /// Stores `value`, replacing any previous one; durable when it returns.
+    pub fn put(
+        &self,
+        account: String,
+        namespace: String,
+        name: String,
+        value: Vec<u8>,
+        class: DataClass,
+        ttl_seconds: Option<u64>,
+    ) -> Result<(), VaultError> {
+        let value = SecretBytes::new(value);
+        guard_with(|| {
+            // Encrypting needs the value's bytes.
+            let bytes = value.expose_secret();
+            self.0.put(
+                &account,
+                &namespace,
+                &name,
+                bytes,
+                class.into(),
+                ttl_seconds.map(Duration::from_secs),
+            )
+        })
+    }
+
+    /// Stores every item, all or none, in one durable transaction.
+    pub fn put_batch(&self, account: String, items: Vec<VaultItem>) -> Result<(), VaultError> {
+        let items: Vec<core::PutItem> = items
+            .into_iter()
+            .map(|item| core::PutItem {
+                namespace: item.namespace,
+                name: item.name,
+                value: SecretBytes::new(item.value),
+                class: item.class.into(),
+                ttl: item.ttl_seconds.map(Duration::from_secs),
+            })
+            .collect();
+        guard_with(|| self.0.put_batch(&account, &items))
+    }
+
+    /// The value, or `null`/`nil` when absent or expired.
+    pub fn get(
+        &self,
+        account: String,
+        namespace: String,
+        name: String,
+    ) -> Result<Option<Vec<u8>>, VaultError> {
+        guard_with(|| {
+            self.0
+                .get(&account, &namespace, &name)
+                // Returning the value to the app is the purpose of `get`.
+                .map(|value| value.map(|secret| secret.expose_secret().to_vec()))
+        })
+    }
+
+    /// Whether a value that has not expired is stored.
+    pub fn contains(
+        &self,
+        account: String,
+        namespace: String,
+        name: String,
+    ) -> Result<bool, VaultError> {
+        guard_with(|| self.0.contains(&account, &namespace, &name))
+    }
+
+    /// Deletes an item; returns whether it existed.
+    pub fn delete(
+        &self,
+        account: String,
+        namespace: String,
+        name: String,
+    ) -> Result<bool, VaultError> {
+        guard_with(|| self.0.delete(&account, &namespace, &name))
+    }
+
+    /// The names in `namespace` that have not expired, sorted.
+    pub fn list(&self, account: String, namespace: String) -> Result<Vec<String>, VaultError> {
+        guard_with(|| self.0.list(&account, &namespace))
+    }
+
+    /// Re-wraps the account's keys under a new KEK and destroys the old one.
+    pub fn rotate_kek(&self, account: String) -> Result<(), VaultError> {
+        guard_with(|| self.0.rotate_kek(&account))
+    }
+
+    /// Rotates a class's data key and re-encrypts its items (resumable).
+    pub fn rotate_dek(
+        &self,
+        account: String,
+        class: DataClass,
+    ) -> Result<RotationReport, VaultError> {
+        guard_with(|| {
+            self.0
+                .rotate_dek(&account, class.into())
+                .map(|p| RotationReport {
+                    active_version: p.active_version,
+                    reencrypted: u64::try_from(p.reencrypted).unwrap_or(u64::MAX),
+                    complete: p.complete,
+                })
+        })
+    }
+
+    /// Crypto-shreds an account: destroys its KEK, then its rows. Returns whether it existed.
+    pub fn delete_account(&self, account: String) -> Result<bool, VaultError> {
+        guard_with(|| self.0.delete_account(&account))
+    }
+
+    /// Starts an account again after `KeyUnavailable`. Returns whether it existed.
+    pub fn reset_account(&self, account: String) -> Result<bool, VaultError> {
+        guard_with(|| self.0.reset_account(&account))
+    }
+
+    /// Deletes every expired item; returns how many.
+    pub fn purge_expired(&self) -> Result<u64, VaultError> {
+        guard_with(|| {
+            self.0
+                .purge_expired()
+                .map(|n| u64::try_from(n).unwrap_or(u64::MAX))
+        })
+    }
+}
