@@ -42,15 +42,16 @@ pub enum RukaSecError {
 
 impl From<Error> for RukaSecError {
     fn from(error: Error) -> Self {
-        let reason = error.to_string();
+        let reason = error.reason();
         match error {
-            Error::InvalidInput { reason } => Self::InvalidInput { reason },
+            Error::InvalidInput { .. } => Self::InvalidInput { reason },
             Error::CryptoUnavailable => Self::CryptoUnavailable { reason },
-            Error::Crypto => Self::Crypto { reason },
-            Error::Internal { reason } => Self::Internal { reason },
-            // The core's enum is non-exhaustive; a variant added there without a mapping here
-            // still reaches the app, as an internal error with the core's (secret-free) text.
-            _ => Self::Internal { reason },
+            Error::Crypto | Error::Integrity => Self::Crypto { reason },
+            // The core's enum is non-exhaustive; a variant without a mapping here still reaches
+            // the app, as an internal error with the core's (secret-free) text.
+            _ => Self::Internal {
+                reason: error.to_string(),
+            },
         }
     }
 }

@@ -96,15 +96,17 @@ pub enum VaultError {
 
 impl From<Error> for VaultError {
     fn from(error: Error) -> Self {
-        let reason = error.to_string();
+        let reason = error.reason();
         match error {
-            Error::InvalidInput { reason } => Self::InvalidInput { reason },
+            Error::InvalidInput { .. } => Self::InvalidInput { reason },
             Error::Integrity | Error::Crypto => Self::Integrity { reason },
             Error::KeyUnavailable => Self::KeyUnavailable { reason },
-            Error::KeyWrapper { reason } => Self::KeyWrapper { reason },
-            Error::Storage { reason } => Self::Storage { reason },
+            Error::KeyWrapper { .. } => Self::KeyWrapper { reason },
+            Error::Storage { .. } => Self::Storage { reason },
             Error::CryptoUnavailable => Self::CryptoUnavailable { reason },
-            _ => Self::Internal { reason },
+            _ => Self::Internal {
+                reason: error.to_string(),
+            },
         }
     }
 }
@@ -367,6 +369,11 @@ impl Vault {
     /// Starts an account again after `KeyUnavailable`. Returns whether it existed.
     pub fn reset_account(&self, account: String) -> Result<bool, VaultError> {
         guard_with(|| self.0.reset_account(&account))
+    }
+
+    /// Whether the keystore behind this vault keeps its keys in hardware.
+    pub fn is_hardware_backed(&self) -> bool {
+        self.0.is_hardware_backed()
     }
 
     /// Deletes every expired item; returns how many.

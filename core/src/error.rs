@@ -23,16 +23,16 @@ pub enum Error {
     )]
     CryptoUnavailable,
     /// A cryptographic operation failed (bad tag, bad signature). Deliberately opaque.
-    #[error("cryptographic operation failed")]
+    #[error("crypto failure: {CRYPTO}")]
     Crypto,
     /// Stored data failed authentication: tampered, swapped between rows, accounts or classes,
     /// or corrupt. Deliberately opaque; the detail goes to the security-event stream.
-    #[error("integrity failure: stored data failed authentication")]
+    #[error("integrity failure: {INTEGRITY}")]
     Integrity,
     /// The account's key-encryption key is missing or is not the one its data was written
     /// with (keystore wiped, backup restored on another device, biometric re-enrolment). The
     /// data cannot be recovered; `reset_account` starts the account again.
-    #[error("key unavailable: the account's key cannot be used; reset the account")]
+    #[error("key unavailable: {KEY_UNAVAILABLE}")]
     KeyUnavailable,
     /// The platform keystore (key wrapper) failed for another reason. `reason` is fixed text.
     #[error("key wrapper failed: {reason}")]
@@ -54,7 +54,28 @@ pub enum Error {
     },
 }
 
+const CRYPTO_UNAVAILABLE: &str =
+    "the crypto self-test failed; cryptographic operations are refused";
+const CRYPTO: &str = "a cryptographic operation failed";
+const INTEGRITY: &str = "stored data failed authentication";
+const KEY_UNAVAILABLE: &str = "the account's key cannot be used; reset the account";
+
 impl Error {
+    /// The message without its kind prefix, for public error types that carry the kind
+    /// themselves (the bindings' error enums). Never holds secrets or personal data.
+    pub fn reason(&self) -> String {
+        match self {
+            Self::InvalidInput { reason }
+            | Self::KeyWrapper { reason }
+            | Self::Storage { reason }
+            | Self::Internal { reason } => reason.clone(),
+            Self::CryptoUnavailable => CRYPTO_UNAVAILABLE.to_owned(),
+            Self::Crypto => CRYPTO.to_owned(),
+            Self::Integrity => INTEGRITY.to_owned(),
+            Self::KeyUnavailable => KEY_UNAVAILABLE.to_owned(),
+        }
+    }
+
     /// An [`Error::InvalidInput`] with the given reason.
     pub(crate) fn invalid_input(reason: impl Into<String>) -> Self {
         Self::InvalidInput {

@@ -494,6 +494,11 @@ impl Vault {
         self.remove_account(account, false)
     }
 
+    /// Whether the key wrapper keeps its KEKs in hardware (StrongBox, Secure Enclave).
+    pub fn is_hardware_backed(&self) -> bool {
+        self.wrapper.is_hardware_backed()
+    }
+
     /// Deletes every expired item of every account. Returns how many.
     ///
     /// # Errors
