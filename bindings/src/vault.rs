@@ -371,6 +371,11 @@ impl Vault {
         guard_with(|| self.0.reset_account(&account))
     }
 
+    /// Whether `account` exists in this vault.
+    pub fn has_account(&self, account: String) -> Result<bool, VaultError> {
+        guard_with(|| self.0.has_account(&account))
+    }
+
     /// Whether the keystore behind this vault keeps its keys in hardware.
     pub fn is_hardware_backed(&self) -> bool {
         self.0.is_hardware_backed()

@@ -932,3 +932,126 @@ fn vault_aead_layer_against_wycheproof() {
     }
     tally.assert_ran_at_least(20, 10);
 }
+
+#[test]
+fn after_moving_to_another_wrapper_the_old_instance_refuses_instead_of_corrupting() {
+    let fx = populated();
+    let vault = fx.open();
+    let new_wrapper = Arc::new(MemoryKeyWrapper::new());
+    vault.rotate_kek_to("a", new_wrapper.as_ref()).unwrap();
+    // This instance still holds the old wrapper: it must not wrap new keys with it.
+    assert_eq!(
+        vault.rotate_dek("a", DataClass::Confidential).err(),
+        Some(Error::KeyUnavailable)
+    );
+    assert_eq!(
+        vault.put("a", "ns", "new", b"v", DataClass::Confidential, None),
+        Err(Error::KeyUnavailable)
+    );
+    let moved = Vault::open(fx.dir.path(), new_wrapper.clone(), fx.bus.clone()).unwrap();
+    assert_eq!(value(&moved, "a", "ns", "first").unwrap(), b"first value");
+    assert_eq!(
+        moved
+            .rotate_dek("a", DataClass::Confidential)
+            .unwrap()
+            .reencrypted,
+        2
+    );
+    assert_eq!(value(&moved, "a", "ns", "second").unwrap(), b"second value");
+    assert_eq!(
+        value(&vault, "b", "ns", "first").unwrap(),
+        b"b first value",
+        "b stays with the old wrapper"
+    );
+}
+
+#[test]
+fn instances_racing_to_create_an_account_lose_no_write() {
+    for round in 0..20 {
+        let fx = Fixture::new();
+        let account = format!("new-{round}");
+        let writers: Vec<_> = (0..3)
+            .map(|w| {
+                let vault = fx.open();
+                let account = account.clone();
+                thread::spawn(move || {
+                    vault.put(
+                        &account,
+                        "ns",
+                        &format!("w{w}"),
+                        b"v",
+                        DataClass::Internal,
+                        None,
+                    )
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap().unwrap();
+        }
+        let vault = fx.open();
+        assert_eq!(
+            vault.list(&account, "ns").unwrap(),
+            vec!["w0", "w1", "w2"],
+            "round {round}"
+        );
+        let accounts: i64 = fx
+            .db()
+            .query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(accounts, 1);
+    }
+}
+
+#[test]
+fn an_instance_notices_rotations_and_deletions_made_by_another() {
+    let fx = populated();
+    let (a, b) = (fx.open(), fx.open());
+    assert_eq!(value(&b, "a", "ns", "first").unwrap(), b"first value"); // b's cache is warm
+    a.rotate_dek("a", DataClass::Confidential).unwrap();
+    b.put(
+        "a",
+        "ns",
+        "after-rotation",
+        b"written by b",
+        DataClass::Confidential,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        value(&a, "a", "ns", "after-rotation").unwrap(),
+        b"written by b"
+    );
+    assert_eq!(value(&b, "a", "ns", "second").unwrap(), b"second value");
+    assert!(
+        !fx.event_kinds()
+            .iter()
+            .any(|(kind, _)| *kind == SecurityEventKind::VaultIntegrityFailure)
+    );
+
+    a.rotate_kek("a").unwrap();
+    assert_eq!(value(&b, "a", "ns", "first").unwrap(), b"first value");
+
+    assert!(a.delete_account("a").unwrap());
+    assert_eq!(
+        value(&b, "a", "ns", "first"),
+        None,
+        "b does not serve a deleted account from its cache"
+    );
+    b.put(
+        "a",
+        "ns",
+        "fresh",
+        b"new account",
+        DataClass::Internal,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        a.list("a", "ns").unwrap(),
+        vec!["fresh"],
+        "no orphan rows survive the shredding"
+    );
+    assert!(a.has_account("a").unwrap());
+    assert!(!a.has_account("nobody").unwrap());
+}

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -79,6 +80,9 @@ pub struct Vault {
     clock: Arc<dyn Clock>,
     /// Unwrapped keys per account, loaded on first use.
     accounts: Mutex<HashMap<AccountTag, Arc<AccountKeys>>>,
+    /// SQLite's `data_version` when the cache was last checked against the database: another
+    /// vault instance (or process) on the same directory may have rotated or deleted keys.
+    seen_data_version: AtomicI64,
 }
 
 impl Vault {
@@ -101,12 +105,15 @@ impl Vault {
         clock: Arc<dyn Clock>,
     ) -> Result<Self> {
         Crypto::get()?;
+        let connection = store::open(dir)?;
+        let seen_data_version = AtomicI64::new(store::data_version(&connection)?);
         Ok(Self {
-            connection: Mutex::new(store::open(dir)?),
+            connection: Mutex::new(connection),
             wrapper,
             events,
             clock,
             accounts: Mutex::new(HashMap::new()),
+            seen_data_version,
         })
     }
 
@@ -129,11 +136,13 @@ impl Vault {
         check_value(value)?;
         let crypto = Crypto::get()?;
         let mut conn = self.lock_connection();
+        // The write lock first: the keys used are then the current ones, and an account is
+        // created by one vault instance only.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let keys = self
-            .keys(&crypto, &conn, account, true)?
+            .keys(&crypto, &tx, account, true)?
             .ok_or_else(not_created)?;
         let row = self.seal_item(&crypto, &keys, namespace, name, value, class, ttl)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         store::upsert_item(&tx, &keys.tag, &row)?;
         tx.commit()?;
         Ok(())
@@ -152,10 +161,10 @@ impl Vault {
         }
         let crypto = Crypto::get()?;
         let mut conn = self.lock_connection();
-        let keys = self
-            .keys(&crypto, &conn, account, true)?
-            .ok_or_else(not_created)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let keys = self
+            .keys(&crypto, &tx, account, true)?
+            .ok_or_else(not_created)?;
         for item in items {
             // Encrypting the value needs its bytes.
             let value = item.value.expose_secret();
@@ -190,11 +199,20 @@ impl Vault {
         let Some(stored) = store::item_value(&conn, &keys.tag, &item_id)? else {
             return Ok(None);
         };
-        drop(conn);
         if self.is_expired(stored.expires_at) {
             return Ok(None);
         }
         let class = DataClass::from_code(stored.class).ok_or_else(|| self.integrity("value"))?;
+        let keys = if keys.data_key(class, stored.key_version).is_some() {
+            keys
+        } else {
+            // Another vault instance may have rotated the class's key since the cache was
+            // checked: reload once before calling it tampering.
+            self.lock_accounts().remove(&keys.tag);
+            self.keys(&crypto, &conn, account, false)?
+                .ok_or_else(|| self.integrity("value"))?
+        };
+        drop(conn);
         let key = keys
             .data_key(class, stored.key_version)
             .ok_or_else(|| self.integrity("value"))?;
@@ -290,10 +308,14 @@ impl Vault {
         check_ids(account, "", None)?;
         let crypto = Crypto::get()?;
         let mut conn = self.lock_connection();
+        // One immediate transaction from the start: two instances cannot rotate at once.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let keys = self
-            .keys(&crypto, &conn, account, false)?
+            .keys(&crypto, &tx, account, false)?
             .ok_or_else(no_account)?;
-        let old = store::account(&conn, &keys.tag)?.ok_or_else(no_account)?;
+        // Whatever happens next, this instance reloads the account's keys on next use.
+        self.lock_accounts().remove(&keys.tag);
+        let old = store::account(&tx, &keys.tag)?.ok_or_else(no_account)?;
         let new_version = old
             .kek_version
             .checked_add(1)
@@ -309,7 +331,7 @@ impl Vault {
             .wrap(&new_alias, &format::canary(&keys.tag))
             .map_err(|e| fail(KeyFailure::Wrapper(e)))?;
         let mut rewrapped = Vec::new();
-        for row in store::keys(&conn, &keys.tag)? {
+        for row in store::keys(&tx, &keys.tag)? {
             let purpose =
                 KeyPurpose::from_code(row.purpose).ok_or_else(|| self.integrity("wrapped_key"))?;
             let key = keys::unwrap_key(
@@ -332,7 +354,6 @@ impl Vault {
                 wrapped,
             });
         }
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for row in &rewrapped {
             store::upsert_key(&tx, &keys.tag, row)?;
         }
@@ -391,22 +412,25 @@ impl Vault {
         check_ids(account, "", None)?;
         let crypto = Crypto::get()?;
         let mut conn = self.lock_connection();
+        // One immediate transaction: the new key version and the batch commit together, and
+        // two instances cannot rotate at once.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut keys = self
-            .keys(&crypto, &conn, account, false)?
+            .keys(&crypto, &tx, account, false)?
             .ok_or_else(no_account)?;
         let tag = keys.tag;
+        // The cache may briefly hold a key version this transaction has not committed: it is
+        // dropped on every exit, so a rolled-back version is never used for writes.
+        let _evict = EvictOnDrop { vault: self, tag };
         let mut active = keys
             .active_version(class)
             .ok_or_else(|| self.integrity("wrapped_key"))?;
         if keys.versions(class) == 1 {
-            let alias = store::account(&conn, &tag)?
-                .ok_or_else(no_account)?
-                .kek_alias;
+            let alias = store::account(&tx, &tag)?.ok_or_else(no_account)?.kek_alias;
             active = active.checked_add(1).ok_or_else(|| Error::Internal {
                 reason: "data key version overflow".to_owned(),
             })?;
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let key = keys::new_key(
+            keys::new_key(
                 &crypto,
                 &tx,
                 self.wrapper.as_ref(),
@@ -416,18 +440,15 @@ impl Vault {
                 active,
             )
             .map_err(|f| self.key_failure(f))?;
-            drop(key);
-            tx.commit()?;
             self.lock_accounts().remove(&tag);
             keys = self
-                .keys(&crypto, &conn, account, false)?
+                .keys(&crypto, &tx, account, false)?
                 .ok_or_else(no_account)?;
         }
         let new_key = keys
             .data_key(class, active)
             .ok_or_else(|| self.integrity("wrapped_key"))?;
-        let rows = store::items_to_reencrypt(&conn, &tag, class.code(), active, max_items)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let rows = store::items_to_reencrypt(&tx, &tag, class.code(), active, max_items)?;
         for row in &rows {
             let (namespace, name) = self.open_name(&crypto, &keys, &row.item_id, &row.name)?;
             let old_key = keys
@@ -460,7 +481,6 @@ impl Vault {
         }
         tx.commit()?;
         if complete {
-            self.lock_accounts().remove(&tag);
             self.events.emit(
                 SecurityEvent::new(SecurityEventKind::VaultKeyRotated)
                     .with_detail("key", "dek")
@@ -492,6 +512,17 @@ impl Vault {
     /// `Storage`.
     pub fn reset_account(&self, account: &str) -> Result<bool> {
         self.remove_account(account, false)
+    }
+
+    /// Whether `account` exists in this vault (has keys).
+    ///
+    /// # Errors
+    /// `InvalidInput`, `Storage`, `CryptoUnavailable`.
+    pub fn has_account(&self, account: &str) -> Result<bool> {
+        check_ids(account, "", None)?;
+        let crypto = Crypto::get()?;
+        let tag = format::account_tag(&crypto, account);
+        Ok(store::account(&self.lock_connection(), &tag)?.is_some())
     }
 
     /// Whether the key wrapper keeps its KEKs in hardware (StrongBox, Secure Enclave).
@@ -532,7 +563,8 @@ impl Vault {
         Ok(true)
     }
 
-    /// The account's keys from the cache, else loaded (or created when `create`).
+    /// The account's keys from the cache, else loaded (or created when `create`, which the
+    /// caller must only ask inside an immediate transaction).
     fn keys(
         &self,
         crypto: &Crypto,
@@ -540,25 +572,40 @@ impl Vault {
         account: &str,
         create: bool,
     ) -> Result<Option<Arc<AccountKeys>>> {
+        self.refresh_cache(conn)?;
         let tag = format::account_tag(crypto, account);
         if let Some(keys) = self.lock_accounts().get(&tag) {
             return Ok(Some(Arc::clone(keys)));
         }
         let loaded = match keys::load(conn, self.wrapper.as_ref(), &tag) {
             Ok(Some(keys)) => keys,
-            Ok(None) if create => {
-                let tx = conn.unchecked_transaction()?;
-                let keys = keys::create(crypto, &tx, self.wrapper.as_ref(), &tag)
-                    .map_err(|f| self.key_failure(f))?;
-                tx.commit()?;
-                keys
-            }
+            // The caller holds an immediate transaction (see `put`).
+            Ok(None) if create => keys::create(crypto, conn, self.wrapper.as_ref(), &tag)
+                .map_err(|f| self.key_failure(f))?,
             Ok(None) => return Ok(None),
             Err(failure) => return Err(self.key_failure(failure)),
         };
         let keys = Arc::new(loaded);
         self.lock_accounts().insert(tag, Arc::clone(&keys));
         Ok(Some(keys))
+    }
+
+    /// Drops cached keys that another connection changed (rotated, deleted, reset). Cheap when
+    /// nothing changed: `data_version` is read from memory.
+    fn refresh_cache(&self, conn: &Connection) -> Result<()> {
+        let version = store::data_version(conn)?;
+        if self.seen_data_version.swap(version, Ordering::SeqCst) == version {
+            return Ok(());
+        }
+        let mut accounts = self.lock_accounts();
+        let tags: Vec<AccountTag> = accounts.keys().copied().collect();
+        for tag in tags {
+            let current = store::key_fingerprint(conn, &tag)?;
+            if accounts.get(&tag).map(|keys| &keys.fingerprint) != current.as_ref() {
+                accounts.remove(&tag);
+            }
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -675,6 +722,18 @@ impl Vault {
             KeyFailure::Wrapper(error) => wrapper_error(error),
             KeyFailure::Other(error) => error,
         }
+    }
+}
+
+/// Drops an account's cached keys when it goes out of scope.
+struct EvictOnDrop<'a> {
+    vault: &'a Vault,
+    tag: AccountTag,
+}
+
+impl Drop for EvictOnDrop<'_> {
+    fn drop(&mut self) {
+        self.vault.lock_accounts().remove(&self.tag);
     }
 }
 

@@ -27,6 +27,8 @@ use crate::secret::SecretBytes;
 /// The unwrapped keys of one account.
 pub struct AccountKeys {
     pub tag: AccountTag,
+    /// The key set these keys were loaded from (see [`store::key_fingerprint`]).
+    pub fingerprint: store::KeyFingerprint,
     pub index: SecretBytes,
     pub names: Aes256GcmKey,
     data: BTreeMap<(DataClass, u32), Aes256GcmKey>,
@@ -105,12 +107,21 @@ pub fn load(
     let (Some(index), Some(names)) = (index, names) else {
         return Err(KeyFailure::WrappedKeyTampered);
     };
-    let keys = AccountKeys {
+    let fingerprint = (
+        account.kek_version,
+        data.keys()
+            .map(|(class, version)| (KeyPurpose::Data(*class).code(), *version))
+            .chain([(KeyPurpose::Index.code(), 1), (KeyPurpose::Names.code(), 1)])
+            .collect(),
+    );
+    let mut keys = AccountKeys {
         tag: *tag,
+        fingerprint,
         index,
         names,
         data,
     };
+    keys.fingerprint.1.sort_unstable();
     if DataClass::ALL
         .iter()
         .any(|class| keys.active_version(*class).is_none())
@@ -134,7 +145,7 @@ pub fn create(
     let canary = wrapper
         .wrap(&alias, &format::canary(tag))
         .map_err(KeyFailure::Wrapper)?;
-    store::upsert_account(
+    store::insert_account(
         conn,
         tag,
         &AccountRow {
@@ -153,8 +164,19 @@ pub fn create(
         KeyPurpose::Names,
         1,
     )?)?;
+    let mut fingerprint = (
+        kek_version,
+        vec![(KeyPurpose::Index.code(), 1), (KeyPurpose::Names.code(), 1)],
+    );
+    fingerprint.1.extend(
+        DataClass::ALL
+            .iter()
+            .map(|class| (KeyPurpose::Data(*class).code(), 1)),
+    );
+    fingerprint.1.sort_unstable();
     let mut keys = AccountKeys {
         tag: *tag,
+        fingerprint,
         index,
         names,
         data: BTreeMap::new(),

@@ -90,6 +90,41 @@ pub fn account(conn: &Connection, tag: &AccountTag) -> Result<Option<AccountRow>
         .optional()?)
 }
 
+/// Inserts a new account; fails if it exists (two vault instances creating it at once).
+pub fn insert_account(conn: &Connection, tag: &AccountTag, row: &AccountRow) -> Result<()> {
+    conn.execute(
+        "INSERT INTO accounts (account_tag, kek_alias, kek_version, canary) VALUES (?1, ?2, ?3, ?4)",
+        params![tag.as_slice(), row.kek_alias, row.kek_version, row.canary],
+    )?;
+    Ok(())
+}
+
+/// What identifies an account's key set: its KEK version and every `(purpose, version)` of its
+/// keys. It changes with every rotation, deletion or reset, by any vault instance.
+pub type KeyFingerprint = (u32, Vec<(u8, u32)>);
+
+pub fn key_fingerprint(conn: &Connection, tag: &AccountTag) -> Result<Option<KeyFingerprint>> {
+    let Some(kek_version) = conn
+        .prepare_cached("SELECT kek_version FROM accounts WHERE account_tag = ?1")?
+        .query_row([tag.as_slice()], |row| row.get::<_, u32>(0))
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let mut statement = conn.prepare_cached(
+        "SELECT purpose, version FROM keys WHERE account_tag = ?1 ORDER BY purpose, version",
+    )?;
+    let keys = statement
+        .query_map([tag.as_slice()], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Some((kek_version, keys)))
+}
+
+/// SQLite's `data_version`: changes whenever another connection commits to the database.
+pub fn data_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.pragma_query_value(None, "data_version", |row| row.get(0))?)
+}
+
 pub fn upsert_account(conn: &Connection, tag: &AccountTag, row: &AccountRow) -> Result<()> {
     conn.execute(
         "INSERT OR REPLACE INTO accounts (account_tag, kek_alias, kek_version, canary) VALUES (?1, ?2, ?3, ?4)",
