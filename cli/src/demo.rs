@@ -3,8 +3,8 @@
 //!
 //! Steps so far: start the core with an event listener (self-test), then make a certificate
 //! chain (root, intermediate, leaf), pin every certificate, read the chain back as a PEM
-//! bundle and check the pins agree, and propose a pin set with a backup key. Later work adds
-//! the vault, unlocking, signing and monitoring steps.
+//! bundle and check the pins agree, and propose a pin set with a backup key; then the
+//! encrypted vault (`demo_vault.rs`). Later work adds unlocking, signing and monitoring steps.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -136,6 +136,13 @@ pub fn run(out: &mut impl Write) -> Result<(), Failure> {
     )?;
     writeln!(out, "    primary {intermediate_pin}")?;
     writeln!(out, "    backup  {backup_pin}")?;
+    log.print_new(&core, out)?;
+
+    writeln!(
+        out,
+        "\n[3] encrypted vault: keys per account and class, AES-256-GCM, crypto-shredding"
+    )?;
+    crate::demo_vault::run(&core, out)?;
     log.print_new(&core, out)?;
 
     let stats = core.events().stats();

@@ -1,15 +1,18 @@
 //! `rukasec`: the command-line face of the RukaSec core.
 //!
-//! For operators and developers: compute certificate pins, run the crypto self-test, and
-//! `demo`, the main job, which walks through every capability the core has so far. Output goes
+//! For operators and developers: compute certificate pins, run the crypto self-test, use the
+//! encrypted vault with a key file (`vault`, `keygen`), and `demo`, the main job, which walks
+//! through every capability the core has so far. Output goes
 //! to stdout; errors go to stderr as `error: <kind>: <message>` with a non-zero exit code, so
 //! scripts can tell failures apart without parsing prose.
 #![forbid(unsafe_code)]
 
 mod demo;
+mod demo_vault;
 mod failure;
 mod pin;
 mod self_test;
+mod vault;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -19,7 +22,7 @@ use clap::{Parser, Subcommand};
 
 use crate::failure::Failure;
 
-/// RukaSec security core: pinning, self-test and demo.
+/// RukaSec security core: pinning, self-test, the encrypted vault and demo.
 #[derive(Parser)]
 #[command(name = "rukasec", version, about)]
 struct Cli {
@@ -37,8 +40,16 @@ enum Command {
     },
     /// Run the crypto known-answer tests and print the results.
     SelfTest,
-    /// Walk through what the core does: self-test, then pins of a certificate chain it makes.
+    /// Walk through what the core does: self-test, pins of a certificate chain it makes, the
+    /// encrypted vault.
     Demo,
+    /// Use an encrypted vault whose keys are wrapped by a key file.
+    Vault(vault::VaultArgs),
+    /// Write a new random 32-byte key file for `vault --kek-file` (never overwrites).
+    Keygen {
+        /// Where to write the key (must not exist).
+        file: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -48,6 +59,8 @@ fn main() -> ExitCode {
         Command::Pin { files } => pin::run(&files, &mut out),
         Command::SelfTest => self_test::run(&mut out),
         Command::Demo => demo::run(&mut out),
+        Command::Vault(args) => vault::run(args, &mut out),
+        Command::Keygen { file } => vault::keygen(&file, &mut out),
     };
     let result = result.and_then(|()| out.flush().map_err(Failure::from));
     match result {

@@ -220,5 +220,19 @@ fn version_self_test_and_demo_run() {
         stdout.contains("the PEM bundle reads back as the same 3 certificates"),
         "{stdout}"
     );
+    for line in [
+        "[3] encrypted vault",
+        "alice: 4 of 4 items stored and read back",
+        "no name or value in plaintext",
+        "get -> Integrity error",
+        "rotate DEK (alice, restricted): now version 2, 1 item re-encrypted",
+        "then purged (1 row)",
+        "alice has 0 items, bob reads 2 of 2",
+        "alice -> KeyUnavailable, bob reads 2 of 2",
+        "event: vault_integrity_failure [Critical] what=value",
+        "event: vault_account_deleted",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
+    }
     assert!(stdout.trim_end().ends_with("demo: ok"), "{stdout}");
 }

@@ -1,0 +1,262 @@
+//! `rukasec vault` and `rukasec keygen`: the encrypted vault from the command line, its keys
+//! wrapped by a key file ([`FileKeyWrapper`]; for operators and tests, not for phones).
+//!
+//! Values go in through stdin and come out on stdout as raw bytes; nothing else ever prints a
+//! value. Exit codes (see `failure.rs`): 3 not found, 4 integrity, 5 key unavailable.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+use rukasec_core::secret::SecretBytes;
+use rukasec_core::vault::wrappers::FileKeyWrapper;
+use rukasec_core::vault::{DataClass, MAX_VALUE_LEN, Vault};
+use rukasec_core::RukaSec;
+
+use crate::failure::{self, Failure};
+
+/// `rukasec vault --dir DIR --kek-file FILE [--account ID] <command>`.
+#[derive(Args)]
+pub struct VaultArgs {
+    /// The vault's directory (created if needed); the database is DIR/vault.sqlite3.
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// The 32-byte root key file that wraps the account's keys (make one with `rukasec keygen`).
+    #[arg(long, value_name = "FILE")]
+    kek_file: PathBuf,
+    /// The customer account whose items to use.
+    #[arg(long, value_name = "ID", default_value = "default")]
+    account: String,
+    #[command(subcommand)]
+    command: VaultCommand,
+}
+
+#[derive(Subcommand)]
+enum VaultCommand {
+    /// Store the value read from stdin (all of it, raw bytes) under NAME. Durable on exit 0.
+    Put {
+        /// The item's name.
+        name: String,
+        /// The item's namespace.
+        #[arg(long, default_value = "default")]
+        namespace: String,
+        /// The item's data class (each class has its own data key).
+        #[arg(long, value_enum, default_value_t = Class::Confidential)]
+        class: Class,
+        /// Time to live in seconds; without it the item stays until deleted.
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+        ttl: Option<u64>,
+    },
+    /// Write NAME's value to stdout (raw bytes, no newline added). Exit 3 if absent or expired.
+    Get {
+        /// The item's name.
+        name: String,
+        /// The item's namespace.
+        #[arg(long, default_value = "default")]
+        namespace: String,
+    },
+    /// The names in a namespace that have not expired, one per line.
+    List {
+        /// The namespace.
+        #[arg(long, default_value = "default")]
+        namespace: String,
+    },
+    /// Delete NAME. Exit 3 if it does not exist.
+    Delete {
+        /// The item's name.
+        name: String,
+        /// The item's namespace.
+        #[arg(long, default_value = "default")]
+        namespace: String,
+    },
+    /// Re-wrap the account's keys under a new key file; afterwards only that file opens it.
+    RotateKek {
+        /// The new root key file (make one with `rukasec keygen`).
+        #[arg(long, value_name = "FILE")]
+        new_kek_file: PathBuf,
+    },
+    /// New data key for one class (or every class) and re-encrypt its items under it.
+    RotateDek {
+        /// The class to rotate; all four when absent.
+        #[arg(long, value_enum)]
+        class: Option<Class>,
+    },
+    /// Delete the account: its keys, then its items. With a key file, copies of the database
+    /// stay readable until the key file itself is destroyed.
+    DeleteAccount,
+    /// Start the account again after a key-unavailable error: deletes its keys and items.
+    ResetAccount,
+    /// Delete every expired item of every account and print how many.
+    PurgeExpired,
+}
+
+/// The data classes, as command-line values.
+#[derive(Clone, Copy, ValueEnum)]
+enum Class {
+    Public,
+    Internal,
+    Confidential,
+    Restricted,
+}
+
+impl From<Class> for DataClass {
+    fn from(class: Class) -> Self {
+        match class {
+            Class::Public => Self::Public,
+            Class::Internal => Self::Internal,
+            Class::Confidential => Self::Confidential,
+            Class::Restricted => Self::Restricted,
+        }
+    }
+}
+
+/// Runs one `rukasec vault` command.
+pub fn run(args: VaultArgs, out: &mut impl Write) -> Result<(), Failure> {
+    let wrapper = key_file(&args.kek_file)?;
+    let vault = RukaSec::new(None)
+        .open_vault(&args.dir, Arc::new(wrapper))
+        .map_err(|e| Failure::from(e).context(args.dir.display()))?;
+    let account = args.account.as_str();
+    match args.command {
+        VaultCommand::Put {
+            name,
+            namespace,
+            class,
+            ttl,
+        } => {
+            let value = read_value(std::io::stdin().lock())?;
+            let class = DataClass::from(class);
+            vault.put(
+                account,
+                &namespace,
+                &name,
+                value.expose_secret(),
+                class,
+                ttl.map(Duration::from_secs),
+            )?;
+            writeln!(out, "stored {namespace}/{name} ({class})")?;
+        }
+        VaultCommand::Get { name, namespace } => {
+            let value = vault
+                .get(account, &namespace, &name)?
+                .ok_or_else(|| item_not_found(&namespace, &name))?;
+            // `get` is the one place a value is meant to be printed.
+            out.write_all(value.expose_secret())?;
+        }
+        VaultCommand::List { namespace } => {
+            for name in vault.list(account, &namespace)? {
+                writeln!(out, "{name}")?;
+            }
+        }
+        VaultCommand::Delete { name, namespace } => {
+            if !vault.delete(account, &namespace, &name)? {
+                return Err(item_not_found(&namespace, &name));
+            }
+            writeln!(out, "deleted {namespace}/{name}")?;
+        }
+        VaultCommand::RotateKek { new_kek_file } => {
+            let new_wrapper = key_file(&new_kek_file)?;
+            if !vault.has_account(account)? {
+                return Err(account_not_found());
+            }
+            vault.rotate_kek_to(account, &new_wrapper)?;
+            writeln!(
+                out,
+                "the account's keys are now wrapped by {}; the old key file no longer opens it",
+                new_kek_file.display()
+            )?;
+        }
+        VaultCommand::RotateDek { class } => {
+            let classes = class.map_or(DataClass::ALL.to_vec(), |c| vec![c.into()]);
+            if !vault.has_account(account)? {
+                return Err(account_not_found());
+            }
+            rotate_dek(&vault, account, &classes, out)?;
+        }
+        VaultCommand::DeleteAccount => {
+            if !vault.delete_account(account)? {
+                return Err(account_not_found());
+            }
+            writeln!(out, "deleted the account's keys and items")?;
+            writeln!(
+                out,
+                "note: a key file cannot be destroyed by the vault; copies of the database stay \
+                 readable with {} until it is destroyed",
+                args.kek_file.display()
+            )?;
+        }
+        VaultCommand::ResetAccount => {
+            if !vault.reset_account(account)? {
+                return Err(account_not_found());
+            }
+            writeln!(out, "reset the account: its keys and items are deleted")?;
+        }
+        VaultCommand::PurgeExpired => {
+            let purged = vault.purge_expired()?;
+            writeln!(out, "purged: {purged}")?;
+        }
+    }
+    Ok(())
+}
+
+/// `rukasec keygen FILE`: a new random 32-byte key file, readable by its owner only. Never
+/// overwrites.
+pub fn keygen(file: &Path, out: &mut impl Write) -> Result<(), Failure> {
+    if file.exists() {
+        return Err(Failure::new(
+            failure::INVALID_INPUT,
+            "the file exists; a key file is never overwritten",
+        )
+        .context(file.display()));
+    }
+    FileKeyWrapper::generate_file(file).map_err(|e| Failure::from(e).context(file.display()))?;
+    writeln!(out, "wrote a new 32-byte key file {}", file.display())?;
+    Ok(())
+}
+
+fn rotate_dek(
+    vault: &Vault,
+    account: &str,
+    classes: &[DataClass],
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    for class in classes {
+        let progress = vault.rotate_dek(account, *class)?;
+        writeln!(
+            out,
+            "{class}: {} re-encrypted, data key version {}",
+            progress.reencrypted, progress.active_version
+        )?;
+    }
+    Ok(())
+}
+
+fn key_file(path: &Path) -> Result<FileKeyWrapper, Failure> {
+    FileKeyWrapper::from_file(path).map_err(|e| Failure::from(e).context(path.display()))
+}
+
+/// Reads all of `input`, up to one byte more than the vault accepts (the vault rejects it).
+fn read_value(input: impl Read) -> Result<SecretBytes, Failure> {
+    let limit = u64::try_from(MAX_VALUE_LEN)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    let mut bytes = Vec::new();
+    let read = input.take(limit).read_to_end(&mut bytes);
+    // Wrapped before anything else can fail, so the bytes are wiped either way.
+    let value = SecretBytes::new(bytes);
+    read.map_err(|e| Failure::from(e).context("reading the value from stdin"))?;
+    Ok(value)
+}
+
+fn item_not_found(namespace: &str, name: &str) -> Failure {
+    Failure::new(
+        failure::NOT_FOUND,
+        format!("no item {namespace}/{name} in this account (absent or expired)"),
+    )
+}
+
+fn account_not_found() -> Failure {
+    Failure::new(failure::NOT_FOUND, "no such account in this vault")
+}
