@@ -39,7 +39,7 @@ rm -rf "$reports"
 # Maven only runs for a short while: the C1 compiler alone makes Kotlin compilation much faster.
 export MAVEN_OPTS="${MAVEN_OPTS:--XX:TieredStopAtLevel=1}"
 set +e
-mvn -B -q -Dstyle.color=never -f "$project/pom.xml" \
+mvn -B -q -Dstyle.color=never -f "$project/pom.xml" clean \
   -Drukasec.bindings.kotlin="$PWD/target/bindings/kotlin" \
   -Drukasec.bindings.lib="$PWD/target/bindings/lib" \
   test

@@ -164,6 +164,11 @@ final class VaultTests: XCTestCase {
         XCTAssertEqual(wrapper.created.count, 1, "reading created a key")
     }
 
+    func testIsHardwareBackedAsksTheAppsWrapper() throws {
+        XCTAssertFalse(try openVault(HandleKeyWrapper()).isHardwareBacked())
+        XCTAssertTrue(try openVault(HandleKeyWrapper(hardwareBacked: true)).isHardwareBacked())
+    }
+
     func testMissingValuesAreNil() throws {
         let wrapper = HandleKeyWrapper()
         let vault = try openVault(wrapper)

@@ -151,7 +151,11 @@ class EventListenerTest {
     @Test
     fun `the enums mirror the Rust enums`() {
         assertEquals(
-            listOf("SELF_TEST_PASSED", "SELF_TEST_FAILED", "CRYPTO_REFUSED", "OTHER"),
+            listOf(
+                "SELF_TEST_PASSED", "SELF_TEST_FAILED", "CRYPTO_REFUSED",
+                "VAULT_INTEGRITY_FAILURE", "VAULT_KEY_UNAVAILABLE", "VAULT_KEY_ROTATED", "VAULT_ACCOUNT_DELETED",
+                "OTHER",
+            ),
             SecurityEventKind.entries.map { it.name },
         )
         assertEquals(listOf("INFO", "WARNING", "ERROR", "CRITICAL"), Severity.entries.map { it.name })
