@@ -13,6 +13,13 @@ command -v openssl >/dev/null 2>&1 || missing_apt+=(openssl)
 command -v java >/dev/null 2>&1 || missing_apt+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || missing_apt+=(maven)
 command -v debootstrap >/dev/null 2>&1 || missing_apt+=(debootstrap)
+# scripts/test-keyring.sh: a headless Secret Service (gnome-keyring on a private D-Bus session)
+# and keyctl (a fresh session keyring for the keyutils test).
+# The `keyring` feature itself needs no dev packages (libdbus is built from source, needs only cc).
+command -v gnome-keyring-daemon >/dev/null 2>&1 || missing_apt+=(gnome-keyring)
+command -v dbus-run-session >/dev/null 2>&1 || missing_apt+=(dbus-daemon)
+command -v dbus-send >/dev/null 2>&1 || missing_apt+=(dbus-bin)
+command -v keyctl >/dev/null 2>&1 || missing_apt+=(keyutils)
 
 if [[ ${#missing_apt[@]} -gt 0 ]]; then
   if [[ $EUID -ne 0 ]]; then

@@ -2,7 +2,11 @@
 //! implemented in Kotlin and Swift through the bindings.
 
 mod file_key;
+#[cfg(feature = "keyring")]
+mod keyring;
 mod memory;
 
 pub use file_key::FileKeyWrapper;
+#[cfg(feature = "keyring")]
+pub use keyring::KeyringKeyWrapper;
 pub use memory::MemoryKeyWrapper;
