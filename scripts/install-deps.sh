@@ -21,6 +21,8 @@ command -v dbus-run-session >/dev/null 2>&1 || missing_apt+=(dbus-daemon)
 command -v dbus-send >/dev/null 2>&1 || missing_apt+=(dbus-bin)
 command -v keyctl >/dev/null 2>&1 || missing_apt+=(keyutils)
 
+command -v python3 >/dev/null 2>&1 || missing_apt+=(python3 python3-pip)
+
 if [[ ${#missing_apt[@]} -gt 0 ]]; then
   if [[ $EUID -ne 0 ]]; then
     echo "error: install-deps: missing ${missing_apt[*]}; install them (apt-get) or run as root" >&2
@@ -29,4 +31,12 @@ if [[ ${#missing_apt[@]} -gt 0 ]]; then
   echo "install-deps: apt-get install ${missing_apt[*]}" >&2
   apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_apt[@]}" >&2
+fi
+
+# core/tests/format_independent.rs: the independent vault reader (tests/format/) uses AES-GCM
+# from Python's `cryptography`.
+if ! python3 -c 'import cryptography' >/dev/null 2>&1; then
+  echo "install-deps: pip install cryptography" >&2
+  python3 -m pip install --quiet cryptography >&2 \
+    || python3 -m pip install --quiet --break-system-packages cryptography >&2
 fi
