@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
+use rukasec_core::RukaSec;
 use rukasec_core::secret::SecretBytes;
 use rukasec_core::vault::wrappers::FileKeyWrapper;
 use rukasec_core::vault::{DataClass, MAX_VALUE_LEN, Vault};
-use rukasec_core::RukaSec;
 
 use crate::failure::{self, Failure};
 
