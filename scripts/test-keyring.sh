@@ -7,24 +7,11 @@
 #
 #   scripts/test-keyring.sh [TEST-BINARY-ARGS...]    e.g. a test name filter, --nocapture
 #
-# Installs gnome-keyring, dbus-run-session and keyctl (apt) when they are missing and we are root.
+# scripts/install-deps.sh installs gnome-keyring, dbus-run-session and keyctl when they are missing.
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 
-missing_apt=()
-command -v gnome-keyring-daemon >/dev/null 2>&1 || missing_apt+=(gnome-keyring)
-command -v dbus-run-session >/dev/null 2>&1 || missing_apt+=(dbus-daemon)
-command -v dbus-send >/dev/null 2>&1 || missing_apt+=(dbus-bin)
-command -v keyctl >/dev/null 2>&1 || missing_apt+=(keyutils)
-if [[ ${#missing_apt[@]} -gt 0 ]]; then
-  if [[ $EUID -ne 0 ]]; then
-    echo "error: test-keyring: missing ${missing_apt[*]}; install them (apt-get) or run as root" >&2
-    exit 1
-  fi
-  echo "test-keyring: apt-get install ${missing_apt[*]}" >&2
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_apt[@]}" >&2
-fi
+bash scripts/install-deps.sh
 
 # Build outside the D-Bus session, so the session (and the daemon) only lives for the tests.
 cargo test -p rukasec-core --features keyring --test keyring_wrapper --no-run --quiet

@@ -17,11 +17,12 @@ use rukasec_core::events::{
     EventBus, ListenerError, SecurityEvent, SecurityEventKind, SecurityEventListener,
 };
 use rukasec_core::secret::SecretBytes;
+use rukasec_core::vault::aead::{self, ENVELOPE_VERSION};
 use rukasec_core::vault::wrappers::{FileKeyWrapper, MemoryKeyWrapper};
 use rukasec_core::vault::{
     Clock, DATABASE_FILE, DataClass, KeyWrapper, PutItem, Vault, WrapperError,
 };
-use support::{Tally, hex, load, wycheproof_tests};
+use support::{Tally, aes256_gcm96_cases, load};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -77,6 +78,22 @@ impl Fixture {
 
     fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.dir.path().join(DATABASE_FILE)).unwrap()
+    }
+
+    /// The single integer `sql` selects (a count).
+    fn number(&self, sql: &str) -> i64 {
+        self.db().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// The BLOB or TEXT column `sql` selects, one entry per row.
+    fn column<T: rusqlite::types::FromSql>(&self, sql: &str) -> Vec<T> {
+        let db = self.db();
+        let mut statement = db.prepare(sql).unwrap();
+        statement
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     }
 
     fn event_kinds(&self) -> Vec<(SecurityEventKind, Option<String>)> {
@@ -270,10 +287,7 @@ fn expired_items_are_never_returned_and_are_purged() {
     fx.clock.0.fetch_add(60, Ordering::SeqCst);
     assert_eq!(vault.purge_expired().unwrap(), 1);
     assert_eq!(vault.purge_expired().unwrap(), 0);
-    let rows: i64 = fx
-        .db()
-        .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
-        .unwrap();
+    let rows = fx.number("SELECT count(*) FROM items");
     assert_eq!(rows, 1);
 }
 
@@ -392,16 +406,7 @@ fn populated() -> Fixture {
 /// Flips one byte of a BLOB column in every row matching `filter`.
 fn flip_byte(fx: &Fixture, table: &str, column: &str, filter: &str, index: usize) {
     let db = fx.db();
-    let rows: Vec<Vec<u8>> = {
-        let mut statement = db
-            .prepare(&format!("SELECT {column} FROM {table} WHERE {filter}"))
-            .unwrap();
-        statement
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let rows: Vec<Vec<u8>> = fx.column(&format!("SELECT {column} FROM {table} WHERE {filter}"));
     assert!(!rows.is_empty(), "nothing matches {filter}");
     for mut blob in rows {
         let original = blob.clone();
@@ -553,9 +558,8 @@ fn a_lost_or_replaced_kek_is_key_unavailable_until_reset() {
     for replace in [false, true] {
         let fx = populated();
         let alias: String = fx
-            .db()
-            .query_row("SELECT kek_alias FROM accounts LIMIT 1", [], |r| r.get(0))
-            .unwrap();
+            .column("SELECT kek_alias FROM accounts LIMIT 1")
+            .remove(0);
         let account_of_alias = {
             let vault = fx.open();
             // Find which account the first alias belongs to by losing it and seeing which fails.
@@ -727,28 +731,12 @@ fn delete_account_keeps_the_data_when_the_kek_cannot_be_destroyed() {
 fn kek_rotation_rewraps_keys_and_destroys_the_old_kek() {
     let fx = populated();
     let vault = fx.open();
-    let alias_of = |db: &rusqlite::Connection| -> Vec<String> {
-        let mut s = db
-            .prepare("SELECT kek_alias FROM accounts ORDER BY kek_alias")
-            .unwrap();
-        s.query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
-    let before = alias_of(&fx.db());
-    let items_before: Vec<Vec<u8>> = {
-        let db = fx.db();
-        let mut s = db
-            .prepare("SELECT value FROM items ORDER BY item_id")
-            .unwrap();
-        s.query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let aliases = "SELECT kek_alias FROM accounts ORDER BY kek_alias";
+    let values = "SELECT value FROM items ORDER BY item_id";
+    let before: Vec<String> = fx.column(aliases);
+    let items_before: Vec<Vec<u8>> = fx.column(values);
     vault.rotate_kek("a").unwrap();
-    let after = alias_of(&fx.db());
+    let after: Vec<String> = fx.column(aliases);
     let retired: Vec<&String> = before.iter().filter(|a| !after.contains(a)).collect();
     assert_eq!(retired.len(), 1);
     assert!(after.iter().any(|a| a.ends_with(".2")));
@@ -756,16 +744,7 @@ fn kek_rotation_rewraps_keys_and_destroys_the_old_kek() {
         fx.wrapper.unwrap(retired[0], b"anything").unwrap_err(),
         WrapperError::KeyNotFound
     );
-    let items_after: Vec<Vec<u8>> = {
-        let db = fx.db();
-        let mut s = db
-            .prepare("SELECT value FROM items ORDER BY item_id")
-            .unwrap();
-        s.query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let items_after: Vec<Vec<u8>> = fx.column(values);
     assert_eq!(items_before, items_after, "data is not re-encrypted");
     let vault = fx.open();
     assert_eq!(value(&vault, "a", "ns", "first").unwrap(), b"first value");
@@ -798,13 +777,7 @@ fn dek_rotation_reencrypts_everything_and_resumes_after_an_interruption() {
         (2, 100, false)
     );
     drop(vault); // interrupted
-    let versions = |fx: &Fixture| -> i64 {
-        fx.db()
-            .query_row("SELECT count(*) FROM keys WHERE purpose = 18", [], |r| {
-                r.get(0)
-            })
-            .unwrap()
-    };
+    let versions = |fx: &Fixture| fx.number("SELECT count(*) FROM keys WHERE purpose = 18");
     assert_eq!(versions(&fx), 2);
     let vault = fx.open();
     // Mid-rotation, old and new versions both read; new writes use version 2.
@@ -815,15 +788,10 @@ fn dek_rotation_reencrypts_everything_and_resumes_after_an_interruption() {
         (2, 200, true)
     );
     assert_eq!(versions(&fx), 1);
-    let old: i64 = fx
-        .db()
-        .query_row(
-            "SELECT count(*) FROM items WHERE class = 2 AND key_version != 2",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(old, 0);
+    assert_eq!(
+        fx.number("SELECT count(*) FROM items WHERE class = 2 AND key_version != 2"),
+        0
+    );
     let vault = fx.open();
     for i in 0..600 {
         assert_eq!(
@@ -903,27 +871,18 @@ fn vault_aead_layer_against_wycheproof() {
     };
     let crypto = Crypto::get().unwrap();
     let mut tally = Tally::default();
-    for (group, test) in wycheproof_tests(&file) {
-        if group["keySize"] != 256 || group["ivSize"] != 96 || group["tagSize"] != 128 {
-            continue;
-        }
-        let key = Aes256GcmKey::from_slice(&hex(&test["key"])).unwrap();
-        let envelope = [
-            vec![rukasec_core::vault::aead::ENVELOPE_VERSION],
-            hex(&test["iv"]),
-            hex(&test["ct"]),
-            hex(&test["tag"]),
-        ]
-        .concat();
-        let (aad, msg) = (hex(&test["aad"]), hex(&test["msg"]));
-        let opened = rukasec_core::vault::aead::open(&crypto, &key, &aad, &envelope);
+    for (test, case) in aes256_gcm96_cases(&file) {
+        let key = Aes256GcmKey::from_slice(&case.key).unwrap();
+        let envelope = [&[ENVELOPE_VERSION][..], &case.nonce, &case.sealed].concat();
+        let (aad, msg) = (case.aad, case.msg);
+        let opened = aead::open(&crypto, &key, &aad, &envelope);
         tally.check(test, opened.is_ok());
         if let Ok(plain) = opened {
             // Test: the decrypted vector plaintext is the assertion.
             assert_eq!(plain.expose_secret(), msg.as_slice());
-            let sealed = rukasec_core::vault::aead::seal(&crypto, &key, &aad, &msg).unwrap();
+            let sealed = aead::seal(&crypto, &key, &aad, &msg).unwrap();
             assert_eq!(
-                rukasec_core::vault::aead::open(&crypto, &key, &aad, &sealed)
+                aead::open(&crypto, &key, &aad, &sealed)
                     .unwrap()
                     .expose_secret(),
                 msg.as_slice()
@@ -995,10 +954,7 @@ fn instances_racing_to_create_an_account_lose_no_write() {
             vec!["w0", "w1", "w2"],
             "round {round}"
         );
-        let accounts: i64 = fx
-            .db()
-            .query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))
-            .unwrap();
+        let accounts = fx.number("SELECT count(*) FROM accounts");
         assert_eq!(accounts, 1);
     }
 }

@@ -5,7 +5,7 @@
 mod support;
 
 use rukasec_core::crypto::{Aes256GcmKey, Crypto};
-use support::{Tally, hex, load, wycheproof_tests};
+use support::{AesGcmCase, Tally, aes256_gcm96_cases, hex, load, wycheproof_tests};
 
 #[test]
 fn aes_256_gcm_wycheproof() {
@@ -14,15 +14,16 @@ fn aes_256_gcm_wycheproof() {
     };
     let crypto = Crypto::get().unwrap();
     let mut tally = Tally::default();
-    for (group, test) in wycheproof_tests(&file) {
-        if group["keySize"] != 256 || group["ivSize"] != 96 || group["tagSize"] != 128 {
-            continue;
-        }
+    for (test, case) in aes256_gcm96_cases(&file) {
         let id = &test["tcId"];
-        let key = Aes256GcmKey::from_slice(&hex(&test["key"])).unwrap();
-        let nonce: [u8; 12] = hex(&test["iv"]).try_into().unwrap();
-        let (aad, msg) = (hex(&test["aad"]), hex(&test["msg"]));
-        let sealed = [hex(&test["ct"]), hex(&test["tag"])].concat();
+        let key = Aes256GcmKey::from_slice(&case.key).unwrap();
+        let AesGcmCase {
+            nonce,
+            aad,
+            msg,
+            sealed,
+            ..
+        } = case;
         let opened = crypto.aes256gcm_open(&key, &nonce, &aad, &sealed);
         tally.check(test, opened.is_ok());
         match opened {

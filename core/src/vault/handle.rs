@@ -56,6 +56,16 @@ pub struct PutItem {
     pub ttl: Option<Duration>,
 }
 
+/// One item on its way to the database (borrowed from [`Vault::put`] or a [`PutItem`]).
+#[derive(Clone, Copy)]
+struct ItemToStore<'a> {
+    namespace: &'a str,
+    name: &'a str,
+    value: &'a [u8],
+    class: DataClass,
+    ttl: Option<Duration>,
+}
+
 /// Progress of a data-key rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RotationProgress {
@@ -132,8 +142,44 @@ impl Vault {
         class: DataClass,
         ttl: Option<Duration>,
     ) -> Result<()> {
-        check_ids(account, namespace, Some(name))?;
-        check_value(value)?;
+        self.store_items(
+            account,
+            &[ItemToStore {
+                namespace,
+                name,
+                value,
+                class,
+                ttl,
+            }],
+        )
+    }
+
+    /// Stores every item, all or none, in one durable transaction.
+    ///
+    /// # Errors
+    /// As [`Vault::put`]; on error nothing was stored.
+    pub fn put_batch(&self, account: &str, items: &[PutItem]) -> Result<()> {
+        let items: Vec<ItemToStore<'_>> = items
+            .iter()
+            .map(|item| ItemToStore {
+                namespace: &item.namespace,
+                name: &item.name,
+                // Encrypting the value needs its bytes.
+                value: item.value.expose_secret(),
+                class: item.class,
+                ttl: item.ttl,
+            })
+            .collect();
+        self.store_items(account, &items)
+    }
+
+    /// Seals and writes `items` in one immediate transaction, creating the account if needed.
+    fn store_items(&self, account: &str, items: &[ItemToStore<'_>]) -> Result<()> {
+        check_ids(account, "", None)?;
+        for item in items {
+            check_ids(account, item.namespace, Some(item.name))?;
+            check_value(item.value)?;
+        }
         let crypto = Crypto::get()?;
         let mut conn = self.lock_connection();
         // The write lock first: the keys used are then the current ones, and an account is
@@ -142,41 +188,8 @@ impl Vault {
         let keys = self
             .keys(&crypto, &tx, account, true)?
             .ok_or_else(not_created)?;
-        let row = self.seal_item(&crypto, &keys, namespace, name, value, class, ttl)?;
-        store::upsert_item(&tx, &keys.tag, &row)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Stores every item, all or none, in one durable transaction.
-    ///
-    /// # Errors
-    /// As [`Vault::put`]; on error nothing was stored.
-    pub fn put_batch(&self, account: &str, items: &[PutItem]) -> Result<()> {
-        check_ids(account, "", None)?;
         for item in items {
-            check_ids(account, &item.namespace, Some(&item.name))?;
-            // Size check only.
-            check_value(item.value.expose_secret())?;
-        }
-        let crypto = Crypto::get()?;
-        let mut conn = self.lock_connection();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let keys = self
-            .keys(&crypto, &tx, account, true)?
-            .ok_or_else(not_created)?;
-        for item in items {
-            // Encrypting the value needs its bytes.
-            let value = item.value.expose_secret();
-            let row = self.seal_item(
-                &crypto,
-                &keys,
-                &item.namespace,
-                &item.name,
-                value,
-                item.class,
-                item.ttl,
-            )?;
+            let row = self.seal_item(&crypto, &keys, item)?;
             store::upsert_item(&tx, &keys.tag, &row)?;
         }
         tx.commit()?;
@@ -608,17 +621,19 @@ impl Vault {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn seal_item(
         &self,
         crypto: &Crypto,
         keys: &AccountKeys,
-        namespace: &str,
-        name: &str,
-        value: &[u8],
-        class: DataClass,
-        ttl: Option<Duration>,
+        item: &ItemToStore<'_>,
     ) -> Result<ItemRow> {
+        let ItemToStore {
+            namespace,
+            name,
+            value,
+            class,
+            ttl,
+        } = *item;
         let key_version = keys
             .active_version(class)
             .ok_or_else(|| self.integrity("wrapped_key"))?;

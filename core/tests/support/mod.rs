@@ -94,3 +94,34 @@ impl Tally {
         );
     }
 }
+
+/// A Wycheproof AES-GCM case of the shape RukaSec uses: 256-bit key, 96-bit nonce, 128-bit tag.
+pub struct AesGcmCase {
+    pub key: Vec<u8>,
+    pub nonce: [u8; 12],
+    pub aad: Vec<u8>,
+    pub msg: Vec<u8>,
+    /// `ciphertext ‖ tag`.
+    pub sealed: Vec<u8>,
+}
+
+/// The `(test, case)` pairs of `aes_gcm_test.json` with a 256-bit key, a 96-bit nonce and a
+/// 128-bit tag.
+pub fn aes256_gcm96_cases(
+    file: &serde_json::Value,
+) -> impl Iterator<Item = (&serde_json::Value, AesGcmCase)> {
+    wycheproof_tests(file)
+        .filter(|(group, _)| {
+            group["keySize"] == 256 && group["ivSize"] == 96 && group["tagSize"] == 128
+        })
+        .map(|(_, test)| {
+            let case = AesGcmCase {
+                key: hex(&test["key"]),
+                nonce: hex(&test["iv"]).try_into().expect("a 96-bit nonce"),
+                aad: hex(&test["aad"]),
+                msg: hex(&test["msg"]),
+                sealed: [hex(&test["ct"]), hex(&test["tag"])].concat(),
+            };
+            (test, case)
+        })
+}
