@@ -68,9 +68,9 @@ pub enum VaultError {
         /// A fixed explanation.
         reason: String,
     },
-    /// The platform keystore failed.
-    #[error("key wrapper failed: {reason}")]
-    KeyWrapper {
+    /// The platform keystore (the app's `KeyWrapper`) failed.
+    #[error("keystore failed: {reason}")]
+    Keystore {
         /// What failed.
         reason: String,
     },
@@ -101,7 +101,7 @@ impl From<Error> for VaultError {
             Error::InvalidInput { .. } => Self::InvalidInput { reason },
             Error::Integrity | Error::Crypto => Self::Integrity { reason },
             Error::KeyUnavailable => Self::KeyUnavailable { reason },
-            Error::KeyWrapper { .. } => Self::KeyWrapper { reason },
+            Error::KeyWrapper { .. } => Self::Keystore { reason },
             Error::Storage { .. } => Self::Storage { reason },
             Error::CryptoUnavailable => Self::CryptoUnavailable { reason },
             _ => Self::Internal {

@@ -17,7 +17,7 @@ extension VaultError {
         case .InvalidInput: return "InvalidInput"
         case .Integrity: return "Integrity"
         case .KeyUnavailable: return "KeyUnavailable"
-        case .KeyWrapper: return "KeyWrapper"
+        case .Keystore: return "Keystore"
         case .Storage: return "Storage"
         case .CryptoUnavailable: return "CryptoUnavailable"
         case .Internal: return "Internal"
@@ -27,7 +27,7 @@ extension VaultError {
     var reason: String {
         switch self {
         case let .InvalidInput(reason), let .Integrity(reason), let .KeyUnavailable(reason),
-             let .KeyWrapper(reason), let .Storage(reason), let .CryptoUnavailable(reason),
+             let .Keystore(reason), let .Storage(reason), let .CryptoUnavailable(reason),
              let .Internal(reason):
             return reason
         }
@@ -480,7 +480,7 @@ final class VaultTests: XCTestCase {
         XCTAssertEqual(try openVault(wrapper).get(account: "alice", namespace: "ns", name: "x"), value)
     }
 
-    func testKeyWrapperErrorsAreKeyWrapper() throws {
+    func testKeyWrapperErrorsAreKeystore() throws {
         let thrown: [(KeyWrapperError, String)] = [
             (.Failed(reason: "hsm offline"), "hsm offline"),
             (.UserAuthenticationRequired, "authentication"),
@@ -489,7 +489,7 @@ final class VaultTests: XCTestCase {
             let wrapper = FaultyKeyWrapper(fault: .throwing(error))
             let vault = try openVault(wrapper)
             let account = "fresh-\(error)"
-            let mapped = assertVaultError("KeyWrapper", try vault.put(account: account, namespace: "ns", name: "x",
+            let mapped = assertVaultError("Keystore", try vault.put(account: account, namespace: "ns", name: "x",
                                                                        value: Data([1]), class: .public,
                                                                        ttlSeconds: nil), "\(error)")
             XCTAssertTrue(mapped?.reason.contains(fragment) ?? false, "\(String(describing: mapped))")
@@ -506,10 +506,10 @@ final class VaultTests: XCTestCase {
                                    class: .restricted, ttlSeconds: nil)
         wrapper.fault = .throwing(KeyWrapperError.Failed(reason: "hsm offline"))
         let vault = try openVault(wrapper)
-        let onLoad = assertVaultError("KeyWrapper", try vault.get(account: "alice", namespace: "ns", name: "x"),
+        let onLoad = assertVaultError("Keystore", try vault.get(account: "alice", namespace: "ns", name: "x"),
                                       "get")
         XCTAssertTrue(onLoad?.reason.contains("hsm offline") ?? false, "\(String(describing: onLoad))")
-        assertVaultError("KeyWrapper", try vault.deleteAccount(account: "alice"), "deleteAccount")
+        assertVaultError("Keystore", try vault.deleteAccount(account: "alice"), "deleteAccount")
         XCTAssertTrue(events(.vaultKeyUnavailable).isEmpty, "a keystore failure is not a lost key")
         XCTAssertTrue(events(.vaultAccountDeleted).isEmpty)
         wrapper.fault = .none
@@ -517,12 +517,12 @@ final class VaultTests: XCTestCase {
                        "deleteAccount deleted data although the keystore failed")
     }
 
-    func testNonKeyWrapperSwiftErrorIsKeyWrapper() throws {
+    func testNonKeyWrapperSwiftErrorIsKeystore() throws {
         // Not a declared error: the generated code passes it to Rust as an unexpected error.
         let appError = AppKeystoreError(message: "keychain item 4711 locked")
         let wrapper = FaultyKeyWrapper(fault: .throwing(appError))
         let vault = try openVault(wrapper)
-        let mapped = assertVaultError("KeyWrapper", try vault.put(account: "alice", namespace: "ns", name: "x",
+        let mapped = assertVaultError("Keystore", try vault.put(account: "alice", namespace: "ns", name: "x",
                                                                    value: Data([1]), class: .public,
                                                                    ttlSeconds: nil), "put")
         // The app's message stays in the app: the reason is fixed text.
@@ -534,7 +534,7 @@ final class VaultTests: XCTestCase {
                       ttlSeconds: nil)
         wrapper.fault = .throwing(appError)
         let reopened = try openVault(wrapper)
-        assertVaultError("KeyWrapper", try reopened.get(account: "alice", namespace: "ns", name: "x"), "get")
+        assertVaultError("Keystore", try reopened.get(account: "alice", namespace: "ns", name: "x"), "get")
         wrapper.fault = .none
         XCTAssertEqual(try reopened.get(account: "alice", namespace: "ns", name: "x"), Data([1]))
     }

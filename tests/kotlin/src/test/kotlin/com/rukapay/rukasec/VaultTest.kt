@@ -338,10 +338,10 @@ class VaultTest {
     }
 
     @Test
-    fun `KeyWrapperException thrown by the wrapper becomes VaultException KeyWrapper`() {
+    fun `KeyWrapperException thrown by the wrapper becomes VaultException Keystore`() {
         val failing = ThrowingKeyWrapper { KeyWrapperException.Failed("hsm offline") }
         core.openVault(File(dir, "failing").absolutePath, failing).use {
-            val error = assertThrows<VaultException.KeyWrapper> {
+            val error = assertThrows<VaultException.Keystore> {
                 it.put(ALICE, "ns", "v", byteArrayOf(1), DataClass.PUBLIC, null)
             }
             assertTrue("hsm offline" in error.reason, "reason: ${error.reason}")
@@ -349,7 +349,7 @@ class VaultTest {
         }
         val locked = ThrowingKeyWrapper { KeyWrapperException.UserAuthenticationRequired() }
         core.openVault(File(dir, "locked").absolutePath, locked).use {
-            val error = assertThrows<VaultException.KeyWrapper> {
+            val error = assertThrows<VaultException.Keystore> {
                 it.put(ALICE, "ns", "v", byteArrayOf(1), DataClass.PUBLIC, null)
             }
             assertTrue(error.reason.isNotBlank())
@@ -357,11 +357,11 @@ class VaultTest {
     }
 
     @Test
-    fun `a plain Kotlin exception from the wrapper becomes KeyWrapper without its message`() {
+    fun `a plain Kotlin exception from the wrapper becomes Keystore without its message`() {
         val secret = "do-not-leak-5f3a9c"
         val buggy = ThrowingKeyWrapper { IllegalStateException(secret) }
         core.openVault(File(dir, "buggy").absolutePath, buggy).use {
-            val error = assertThrows<VaultException.KeyWrapper> {
+            val error = assertThrows<VaultException.Keystore> {
                 it.put(ALICE, "ns", "v", byteArrayOf(1), DataClass.PUBLIC, null)
             }
             assertTrue(error.reason.isNotBlank())
