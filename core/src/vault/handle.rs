@@ -205,27 +205,34 @@ impl Vault {
         check_ids(account, namespace, Some(name))?;
         let crypto = Crypto::get()?;
         let conn = self.lock_connection();
-        let Some(keys) = self.keys(&crypto, &conn, account, false)? else {
-            return Ok(None);
-        };
-        let item_id = format::item_id(&crypto, &keys.index, namespace, name);
-        let Some(stored) = store::item_value(&conn, &keys.tag, &item_id)? else {
-            return Ok(None);
-        };
-        if self.is_expired(stored.expires_at) {
-            return Ok(None);
-        }
-        let class = DataClass::from_code(stored.class).ok_or_else(|| self.integrity("value"))?;
-        let keys = if keys.data_key(class, stored.key_version).is_some() {
-            keys
-        } else {
-            // Another vault instance may have rotated the class's key since the cache was
-            // checked: reload once before calling it tampering.
-            self.lock_accounts().remove(&keys.tag);
-            self.keys(&crypto, &conn, account, false)?
-                .ok_or_else(|| self.integrity("value"))?
-        };
+        let found = store::in_read_transaction(&conn, || {
+            let Some(keys) = self.keys(&crypto, &conn, account, false)? else {
+                return Ok(None);
+            };
+            let item_id = format::item_id(&crypto, &keys.index, namespace, name);
+            let Some(stored) = store::item_value(&conn, &keys.tag, &item_id)? else {
+                return Ok(None);
+            };
+            if self.is_expired(stored.expires_at) {
+                return Ok(None);
+            }
+            let class =
+                DataClass::from_code(stored.class).ok_or_else(|| self.integrity("value"))?;
+            let keys = if keys.data_key(class, stored.key_version).is_some() {
+                keys
+            } else {
+                // Another vault instance may have rotated the class's key since the cache was
+                // checked: reload once before calling it tampering.
+                self.lock_accounts().remove(&keys.tag);
+                self.keys(&crypto, &conn, account, false)?
+                    .ok_or_else(|| self.integrity("value"))?
+            };
+            Ok(Some((keys, class, stored)))
+        })?;
         drop(conn);
+        let Some((keys, class, stored)) = found else {
+            return Ok(None);
+        };
         let key = keys
             .data_key(class, stored.key_version)
             .ok_or_else(|| self.integrity("value"))?;

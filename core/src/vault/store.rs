@@ -33,10 +33,9 @@ CREATE TABLE IF NOT EXISTS items (
     expires_at    INTEGER NOT NULL,
     name          BLOB NOT NULL,
     value         BLOB NOT NULL,
-    PRIMARY KEY (account_tag, item_id)
-) WITHOUT ROWID;
+    UNIQUE (account_tag, item_id)
+);
 CREATE INDEX IF NOT EXISTS items_by_namespace ON items (account_tag, namespace_tag);
-CREATE INDEX IF NOT EXISTS items_by_key ON items (account_tag, class, key_version);
 CREATE INDEX IF NOT EXISTS items_by_expiry ON items (expires_at) WHERE expires_at > 0;
 ";
 
@@ -122,7 +121,34 @@ pub fn key_fingerprint(conn: &Connection, tag: &AccountTag) -> Result<Option<Key
 
 /// SQLite's `data_version`: changes whenever another connection commits to the database.
 pub fn data_version(conn: &Connection) -> Result<i64> {
-    Ok(conn.pragma_query_value(None, "data_version", |row| row.get(0))?)
+    // A cached statement: this runs on every call of the vault.
+    Ok(conn
+        .prepare_cached("PRAGMA data_version")?
+        .query_row([], |row| row.get(0))?)
+}
+
+/// Runs `read` inside one read transaction (one WAL snapshot instead of one per statement),
+/// with cached BEGIN/COMMIT statements: the hot path of `get`. The transaction is ended on every
+/// exit, a panic included.
+pub fn in_read_transaction<T>(conn: &Connection, read: impl FnOnce() -> Result<T>) -> Result<T> {
+    struct End<'a>(&'a Connection, bool);
+    impl Drop for End<'_> {
+        fn drop(&mut self) {
+            if !self.1 {
+                // Unwinding or an error: nothing to keep, and nothing more to report.
+                let _ = self
+                    .0
+                    .prepare_cached("ROLLBACK")
+                    .and_then(|mut s| s.execute([]));
+            }
+        }
+    }
+    conn.prepare_cached("BEGIN DEFERRED")?.execute([])?;
+    let mut end = End(conn, false);
+    let value = read()?;
+    conn.prepare_cached("COMMIT")?.execute([])?;
+    end.1 = true;
+    Ok(value)
 }
 
 pub fn upsert_account(conn: &Connection, tag: &AccountTag, row: &AccountRow) -> Result<()> {
