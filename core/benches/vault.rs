@@ -157,9 +157,50 @@ struct RawFixture {
     conn: Connection,
 }
 
+/// The vault's `items` table and its indexes, as in store.rs, for a raw insert with the
+/// vault's schema but without its crypto.
+const ITEMS_SCHEMA: &str = "
+CREATE TABLE items (
+    account_tag   BLOB NOT NULL,
+    item_id       BLOB NOT NULL,
+    namespace_tag BLOB NOT NULL,
+    class         INTEGER NOT NULL,
+    key_version   INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL,
+    name          BLOB NOT NULL,
+    value         BLOB NOT NULL,
+    UNIQUE (account_tag, item_id)
+);
+CREATE INDEX items_by_namespace ON items (account_tag, namespace_tag);
+CREATE INDEX items_by_expiry ON items (expires_at) WHERE expires_at > 0;
+";
+
+const ITEMS_INSERT: &str = "INSERT OR REPLACE INTO items (account_tag, item_id, namespace_tag,
+    class, key_version, expires_at, name, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+/// Stand-ins for the columns the vault writes besides the item id and the value.
+const RAW_ACCOUNT_TAG: [u8; 32] = [0x11; 32];
+const RAW_NAMESPACE_TAG: [u8; 32] = [0x22; 32];
+/// As long as a name envelope: header + lp(namespace) + name + tag.
+const RAW_NAME_ENVELOPE: [u8; 1 + 12 + 4 + NAMESPACE.len() + 12 + 16] =
+    [0x33; 1 + 12 + 4 + NAMESPACE.len() + 12 + 16];
+
+fn items_params<'a>(item_id: &'a [u8; 32], value: &'a [u8]) -> impl rusqlite::Params + 'a {
+    (
+        RAW_ACCOUNT_TAG.as_slice(),
+        item_id.as_slice(),
+        RAW_NAMESPACE_TAG.as_slice(),
+        2,
+        1,
+        0,
+        RAW_NAME_ENVELOPE.as_slice(),
+        value,
+    )
+}
+
 /// The same rows without the vault, each as long as the vault's envelope of its value, in two
 /// tables: `kv`, WITHOUT ROWID with a 32-byte BLOB key (the vault's layout), and `kv_rowid`, an
-/// ordinary rowid table with a UNIQUE key (values out of the key's B-tree).
+/// ordinary rowid table with a UNIQUE key (values out of the key's B-tree); and the same rows in
+/// `items`, the vault's schema.
 fn raw_fixture(sets: &[Set]) -> RawFixture {
     let dir = tempfile::tempdir().unwrap();
     let conn = raw_connection(&dir.path().join("raw.sqlite3"));
@@ -168,6 +209,7 @@ fn raw_fixture(sets: &[Set]) -> RawFixture {
          CREATE TABLE kv_rowid (k BLOB NOT NULL UNIQUE, v BLOB NOT NULL);",
     )
     .unwrap();
+    conn.execute_batch(ITEMS_SCHEMA).unwrap();
     let tx = conn.unchecked_transaction().unwrap();
     for set in sets {
         for i in 0..count(set.items) {
@@ -182,6 +224,7 @@ fn raw_fixture(sets: &[Set]) -> RawFixture {
                 )
                 .unwrap();
             }
+            tx.execute(ITEMS_INSERT, items_params(&k, &v)).unwrap();
         }
     }
     tx.commit().unwrap();
@@ -235,6 +278,32 @@ fn bench_raw_read(
     });
 }
 
+/// The vault's own point read (store.rs `item_value`) on the raw `items` table.
+fn bench_raw_read_items(group: &mut BenchmarkGroup<'_, WallTime>, raw: &RawFixture, set: Set) {
+    let keys: Vec<[u8; 32]> = (0..count(set.items))
+        .map(|i| raw_key(set.label, i))
+        .collect();
+    let mut i = 0;
+    group.bench_function("raw_sqlite_point_read_vault_schema", |b| {
+        b.iter(|| {
+            i = (i + 1) % keys.len();
+            let row: (u8, u32, i64, Vec<u8>) = raw
+                .conn
+                .prepare_cached(
+                    "SELECT class, key_version, expires_at, value FROM items
+                     WHERE account_tag = ?1 AND item_id = ?2",
+                )
+                .unwrap()
+                .query_row(
+                    params![RAW_ACCOUNT_TAG.as_slice(), keys[i].as_slice()],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+                )
+                .unwrap();
+            black_box(row)
+        });
+    });
+}
+
 /// `get` of 256 B and of 64 KiB (each from a vault holding only that size), beside its parts.
 fn bench_get(c: &mut Criterion) {
     let crypto = Crypto::get().unwrap();
@@ -246,6 +315,14 @@ fn bench_get(c: &mut Criterion) {
         let mut group = fast_group(c, &format!("get_{}", set.label));
         bench_vault_get(&mut group, "vault_get", &fixture.vault, set);
         bench_raw_read(&mut group, "raw_sqlite_point_read", &raw, "kv", set);
+        bench_raw_read(
+            &mut group,
+            "raw_sqlite_point_read_rowid_table",
+            &raw,
+            "kv_rowid",
+            set,
+        );
+        bench_raw_read_items(&mut group, &raw, set);
         let index_key = [3; 32];
         let input = item_id_input(&name(set.label, 0));
         group.bench_function("raw_hmac_sha256_name", |b| {
@@ -362,8 +439,8 @@ fn bench_put(c: &mut Criterion) {
     group.finish();
 }
 
-/// `put_batch` of 1,000 items of 256 B against 1,000 single durable puts, and a raw
-/// 1,000-row transaction.
+/// `put_batch` of 1,000 items of 256 B against 1,000 single durable puts, and raw 1,000-row
+/// transactions (plain table, and the vault's schema).
 fn bench_batch(c: &mut Criterion) {
     let fixture = vault_fixture(&[SMALL]);
     let raw = raw_fixture(&[SMALL]);
@@ -428,6 +505,22 @@ fn bench_batch(c: &mut Criterion) {
                 tx.prepare_cached("INSERT OR REPLACE INTO kv (k, v) VALUES (?1, ?2)")
                     .unwrap()
                     .execute(params![key.as_slice(), row])
+                    .unwrap();
+            }
+            tx.commit().unwrap();
+        });
+    });
+    // The same rows as the vault writes (64-byte key, three indexes, name envelope), without
+    // the crypto: what SQLite alone costs the batch.
+    group.bench_function("raw_sqlite_insert_x1000_one_tx_vault_schema", |b| {
+        b.iter(|| {
+            let tx = raw.conn.unchecked_transaction().unwrap();
+            for key in &keys {
+                n += 1;
+                row[..8].copy_from_slice(&n.to_le_bytes());
+                tx.prepare_cached(ITEMS_INSERT)
+                    .unwrap()
+                    .execute(items_params(key, &row))
                     .unwrap();
             }
             tx.commit().unwrap();
