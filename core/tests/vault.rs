@@ -1011,3 +1011,32 @@ fn an_instance_notices_rotations_and_deletions_made_by_another() {
     assert!(a.has_account("a").unwrap());
     assert!(!a.has_account("nobody").unwrap());
 }
+
+#[test]
+fn a_stale_cache_never_reports_tampering_or_hides_values() {
+    let fx = populated();
+    let (a, b) = (fx.open(), fx.open());
+    assert_eq!(value(&b, "a", "ns", "first").unwrap(), b"first value"); // b's cache is warm
+    // a deletes and recreates the account: new KEK, new index, names and data keys.
+    assert!(a.delete_account("a").unwrap());
+    a.put(
+        "a",
+        "ns",
+        "first",
+        b"recreated",
+        DataClass::Confidential,
+        None,
+    )
+    .unwrap();
+    assert_eq!(value(&b, "a", "ns", "first").unwrap(), b"recreated");
+    // a rotates a data key: b's cache lacks the new version.
+    a.rotate_dek("a", DataClass::Confidential).unwrap();
+    assert_eq!(value(&b, "a", "ns", "first").unwrap(), b"recreated");
+    assert!(
+        !fx.event_kinds()
+            .iter()
+            .any(|(kind, _)| *kind == SecurityEventKind::VaultIntegrityFailure),
+        "{:?}",
+        fx.event_kinds()
+    );
+}

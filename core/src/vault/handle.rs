@@ -56,6 +56,14 @@ pub struct PutItem {
     pub ttl: Option<Duration>,
 }
 
+/// The outcome of one attempt to read a value.
+enum Lookup {
+    Found(SecretBytes),
+    Absent,
+    /// Stored data failed authentication; the part that failed.
+    Failed(&'static str),
+}
+
 /// One item on its way to the database (borrowed from [`Vault::put`] or a [`PutItem`]).
 #[derive(Clone, Copy)]
 struct ItemToStore<'a> {
@@ -204,38 +212,56 @@ impl Vault {
     pub fn get(&self, account: &str, namespace: &str, name: &str) -> Result<Option<SecretBytes>> {
         check_ids(account, namespace, Some(name))?;
         let crypto = Crypto::get()?;
-        let conn = self.lock_connection();
-        let found = store::in_read_transaction(&conn, || {
-            let Some(keys) = self.keys(&crypto, &conn, account, false)? else {
-                return Ok(None);
-            };
-            let item_id = format::item_id(&crypto, &keys.index, namespace, name);
-            let Some(stored) = store::item_value(&conn, &keys.tag, &item_id)? else {
-                return Ok(None);
-            };
-            if self.is_expired(stored.expires_at) {
-                return Ok(None);
-            }
-            let class =
-                DataClass::from_code(stored.class).ok_or_else(|| self.integrity("value"))?;
-            let keys = if keys.data_key(class, stored.key_version).is_some() {
-                keys
-            } else {
-                // Another vault instance may have rotated the class's key since the cache was
-                // checked: reload once before calling it tampering.
-                self.lock_accounts().remove(&keys.tag);
-                self.keys(&crypto, &conn, account, false)?
-                    .ok_or_else(|| self.integrity("value"))?
-            };
-            Ok(Some((keys, class, stored)))
-        })?;
-        drop(conn);
-        let Some((keys, class, stored)) = found else {
-            return Ok(None);
+        // Fast path: the cached keys, without asking whether another vault instance changed
+        // them. A stale cache cannot produce wrong data (the row names its key version and the
+        // AEAD checks the key), only a miss or a failure; those are retried once with a checked
+        // cache before they count.
+        let first = self.lookup(&crypto, account, namespace, name, false)?;
+        let outcome = match first {
+            Lookup::Found(_) => first,
+            _ if self.cache_is_stale()? => self.lookup(&crypto, account, namespace, name, true)?,
+            _ => first,
         };
-        let key = keys
-            .data_key(class, stored.key_version)
-            .ok_or_else(|| self.integrity("value"))?;
+        match outcome {
+            Lookup::Found(value) => Ok(Some(value)),
+            Lookup::Absent => Ok(None),
+            Lookup::Failed(what) => Err(self.integrity(what)),
+        }
+    }
+
+    /// One attempt of [`Vault::get`]; `checked` validates the key cache against the database
+    /// first. Reports failures without emitting events (the caller decides after a retry).
+    fn lookup(
+        &self,
+        crypto: &Crypto,
+        account: &str,
+        namespace: &str,
+        name: &str,
+        checked: bool,
+    ) -> Result<Lookup> {
+        let conn = self.lock_connection();
+        let keys = if checked {
+            self.keys(crypto, &conn, account, false)?
+        } else {
+            self.cached_keys(crypto, &conn, account, false)?
+        };
+        let Some(keys) = keys else {
+            return Ok(Lookup::Absent);
+        };
+        let item_id = format::item_id(crypto, &keys.index, namespace, name);
+        let Some(stored) = store::item_value(&conn, &keys.tag, &item_id)? else {
+            return Ok(Lookup::Absent);
+        };
+        drop(conn);
+        if self.is_expired(stored.expires_at) {
+            return Ok(Lookup::Absent);
+        }
+        let Some(class) = DataClass::from_code(stored.class) else {
+            return Ok(Lookup::Failed("value"));
+        };
+        let Some(key) = keys.data_key(class, stored.key_version) else {
+            return Ok(Lookup::Failed("value"));
+        };
         let aad = format::value_aad(&ValueContext {
             account: &keys.tag,
             namespace,
@@ -244,9 +270,16 @@ impl Vault {
             key_version: stored.key_version,
             expires_at: stored.expires_at,
         });
-        envelope::open(&crypto, key, &aad, &stored.value)
-            .map(Some)
-            .map_err(|_| self.integrity("value"))
+        Ok(match envelope::open(crypto, key, &aad, &stored.value) {
+            Ok(value) => Lookup::Found(value),
+            Err(_) => Lookup::Failed("value"),
+        })
+    }
+
+    /// Whether another connection committed since the key cache was last checked.
+    fn cache_is_stale(&self) -> Result<bool> {
+        let version = store::data_version(&self.lock_connection())?;
+        Ok(version != self.seen_data_version.load(Ordering::SeqCst))
     }
 
     /// Whether `namespace`/`name` holds a value that has not expired. Does not decrypt.
@@ -593,6 +626,17 @@ impl Vault {
         create: bool,
     ) -> Result<Option<Arc<AccountKeys>>> {
         self.refresh_cache(conn)?;
+        self.cached_keys(crypto, conn, account, create)
+    }
+
+    /// [`Vault::keys`] without checking the cache against the database first.
+    fn cached_keys(
+        &self,
+        crypto: &Crypto,
+        conn: &Connection,
+        account: &str,
+        create: bool,
+    ) -> Result<Option<Arc<AccountKeys>>> {
         let tag = format::account_tag(crypto, account);
         if let Some(keys) = self.lock_accounts().get(&tag) {
             return Ok(Some(Arc::clone(keys)));

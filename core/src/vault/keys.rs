@@ -52,10 +52,6 @@ impl AccountKeys {
     pub fn versions(&self, class: DataClass) -> usize {
         self.data.range((class, 0)..=(class, u32::MAX)).count()
     }
-
-    pub fn insert_data_key(&mut self, class: DataClass, version: u32, key: Aes256GcmKey) {
-        self.data.insert((class, version), key);
-    }
 }
 
 /// Why an account's keys could not be loaded. Turned into an opaque [`Error`] plus a detailed
@@ -107,21 +103,14 @@ pub fn load(
     let (Some(index), Some(names)) = (index, names) else {
         return Err(KeyFailure::WrappedKeyTampered);
     };
-    let fingerprint = (
-        account.kek_version,
-        data.keys()
-            .map(|(class, version)| (KeyPurpose::Data(*class).code(), *version))
-            .chain([(KeyPurpose::Index.code(), 1), (KeyPurpose::Names.code(), 1)])
-            .collect(),
-    );
-    let mut keys = AccountKeys {
+    let fingerprint = store::key_fingerprint(conn, tag)?.ok_or(KeyFailure::WrappedKeyTampered)?;
+    let keys = AccountKeys {
         tag: *tag,
         fingerprint,
         index,
         names,
         data,
     };
-    keys.fingerprint.1.sort_unstable();
     if DataClass::ALL
         .iter()
         .any(|class| keys.active_version(*class).is_none())
@@ -164,23 +153,7 @@ pub fn create(
         KeyPurpose::Names,
         1,
     )?)?;
-    let mut fingerprint = (
-        kek_version,
-        vec![(KeyPurpose::Index.code(), 1), (KeyPurpose::Names.code(), 1)],
-    );
-    fingerprint.1.extend(
-        DataClass::ALL
-            .iter()
-            .map(|class| (KeyPurpose::Data(*class).code(), 1)),
-    );
-    fingerprint.1.sort_unstable();
-    let mut keys = AccountKeys {
-        tag: *tag,
-        fingerprint,
-        index,
-        names,
-        data: BTreeMap::new(),
-    };
+    let mut data = BTreeMap::new();
     for class in DataClass::ALL {
         let key = new_key(
             crypto,
@@ -191,9 +164,16 @@ pub fn create(
             KeyPurpose::Data(class),
             1,
         )?;
-        keys.insert_data_key(class, 1, aes_key(&key)?);
+        data.insert((class, 1), aes_key(&key)?);
     }
-    Ok(keys)
+    let fingerprint = store::key_fingerprint(conn, tag)?.ok_or(KeyFailure::WrappedKeyTampered)?;
+    Ok(AccountKeys {
+        tag: *tag,
+        fingerprint,
+        index,
+        names,
+        data,
+    })
 }
 
 /// Makes a random key, stores it wrapped, returns it.

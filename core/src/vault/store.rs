@@ -98,25 +98,37 @@ pub fn insert_account(conn: &Connection, tag: &AccountTag, row: &AccountRow) -> 
     Ok(())
 }
 
-/// What identifies an account's key set: its KEK version and every `(purpose, version)` of its
-/// keys. It changes with every rotation, deletion or reset, by any vault instance.
-pub type KeyFingerprint = (u32, Vec<(u8, u32)>);
+/// What identifies an account's key set: its KEK version and canary and every wrapped key with
+/// its purpose and version. It changes with every rotation, deletion, reset or re-creation, by any
+/// vault instance (new keys are random, so their wrapped forms differ).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFingerprint {
+    kek_version: u32,
+    canary: Vec<u8>,
+    keys: Vec<(u8, u32, Vec<u8>)>,
+}
 
 pub fn key_fingerprint(conn: &Connection, tag: &AccountTag) -> Result<Option<KeyFingerprint>> {
-    let Some(kek_version) = conn
-        .prepare_cached("SELECT kek_version FROM accounts WHERE account_tag = ?1")?
-        .query_row([tag.as_slice()], |row| row.get::<_, u32>(0))
+    let Some((kek_version, canary)) = conn
+        .prepare_cached("SELECT kek_version, canary FROM accounts WHERE account_tag = ?1")?
+        .query_row([tag.as_slice()], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?
     else {
         return Ok(None);
     };
     let mut statement = conn.prepare_cached(
-        "SELECT purpose, version FROM keys WHERE account_tag = ?1 ORDER BY purpose, version",
+        "SELECT purpose, version, wrapped FROM keys WHERE account_tag = ?1 ORDER BY purpose, version",
     )?;
     let keys = statement
-        .query_map([tag.as_slice()], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .query_map([tag.as_slice()], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Some((kek_version, keys)))
+    Ok(Some(KeyFingerprint {
+        kek_version,
+        canary,
+        keys,
+    }))
 }
 
 /// SQLite's `data_version`: changes whenever another connection commits to the database.
@@ -125,30 +137,6 @@ pub fn data_version(conn: &Connection) -> Result<i64> {
     Ok(conn
         .prepare_cached("PRAGMA data_version")?
         .query_row([], |row| row.get(0))?)
-}
-
-/// Runs `read` inside one read transaction (one WAL snapshot instead of one per statement),
-/// with cached BEGIN/COMMIT statements: the hot path of `get`. The transaction is ended on every
-/// exit, a panic included.
-pub fn in_read_transaction<T>(conn: &Connection, read: impl FnOnce() -> Result<T>) -> Result<T> {
-    struct End<'a>(&'a Connection, bool);
-    impl Drop for End<'_> {
-        fn drop(&mut self) {
-            if !self.1 {
-                // Unwinding or an error: nothing to keep, and nothing more to report.
-                let _ = self
-                    .0
-                    .prepare_cached("ROLLBACK")
-                    .and_then(|mut s| s.execute([]));
-            }
-        }
-    }
-    conn.prepare_cached("BEGIN DEFERRED")?.execute([])?;
-    let mut end = End(conn, false);
-    let value = read()?;
-    conn.prepare_cached("COMMIT")?.execute([])?;
-    end.1 = true;
-    Ok(value)
 }
 
 pub fn upsert_account(conn: &Connection, tag: &AccountTag, row: &AccountRow) -> Result<()> {
