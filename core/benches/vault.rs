@@ -157,23 +157,9 @@ struct RawFixture {
     conn: Connection,
 }
 
-/// The vault's `items` table and its indexes, as in store.rs, for a raw insert with the
-/// vault's schema but without its crypto.
-const ITEMS_SCHEMA: &str = "
-CREATE TABLE items (
-    account_tag   BLOB NOT NULL,
-    item_id       BLOB NOT NULL,
-    namespace_tag BLOB NOT NULL,
-    class         INTEGER NOT NULL,
-    key_version   INTEGER NOT NULL,
-    expires_at    INTEGER NOT NULL,
-    name          BLOB NOT NULL,
-    value         BLOB NOT NULL,
-    UNIQUE (account_tag, item_id)
-);
-CREATE INDEX items_by_namespace ON items (account_tag, namespace_tag);
-CREATE INDEX items_by_expiry ON items (expires_at) WHERE expires_at > 0;
-";
+/// The vault's own schema (`items` and its indexes among it), for raw inserts and reads with the
+/// vault's layout but without its crypto.
+use rukasec_core::vault::SCHEMA as ITEMS_SCHEMA;
 
 const ITEMS_INSERT: &str = "INSERT OR REPLACE INTO items (account_tag, item_id, namespace_tag,
     class, key_version, expires_at, name, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";

@@ -29,7 +29,7 @@ pub mod wrappers;
 
 pub use class::DataClass;
 pub use handle::{Clock, MAX_ID_LEN, MAX_VALUE_LEN, PutItem, RotationProgress, SystemClock, Vault};
-pub use store::DATABASE_FILE;
+pub use store::{DATABASE_FILE, SCHEMA};
 pub use wrapper::{KeyWrapper, WrapperError};
 
 /// The vault's AEAD layer, exposed for known-answer tests against the Wycheproof vectors.

@@ -10,7 +10,9 @@ use crate::error::{Error, Result};
 /// The database file inside the vault directory.
 pub const DATABASE_FILE: &str = "vault.sqlite3";
 
-const SCHEMA: &str = "
+/// The schema (docs/FORMAT.md §1). Public so the benchmarks measure raw SQLite on the very same
+/// tables instead of a copy that could drift.
+pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS accounts (
     account_tag BLOB PRIMARY KEY NOT NULL,
     kek_alias   TEXT NOT NULL,
