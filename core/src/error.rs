@@ -46,6 +46,16 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+    /// A TLS connection, HTTPS request or pin-policy update was refused. `failure` names the
+    /// cause (pin mismatch, untrusted certificate, ...); `reason` says more in fixed text and
+    /// host names, never request or response content.
+    #[error("{}: {reason}", failure.as_str())]
+    Tls {
+        /// The cause.
+        failure: TlsFailure,
+        /// What happened.
+        reason: String,
+    },
     /// A bug in RukaSec (an invariant did not hold, or a panic was caught at the boundary).
     #[error("internal error: {reason}")]
     Internal {
@@ -68,7 +78,8 @@ impl Error {
             Self::InvalidInput { reason }
             | Self::KeyWrapper { reason }
             | Self::Storage { reason }
-            | Self::Internal { reason } => reason.clone(),
+            | Self::Internal { reason }
+            | Self::Tls { reason, .. } => reason.clone(),
             Self::CryptoUnavailable => CRYPTO_UNAVAILABLE.to_owned(),
             Self::Crypto => CRYPTO.to_owned(),
             Self::Integrity => INTEGRITY.to_owned(),
@@ -76,10 +87,80 @@ impl Error {
         }
     }
 
+    /// An [`Error::Tls`] with the given cause and reason.
+    pub(crate) fn tls(failure: TlsFailure, reason: impl Into<String>) -> Self {
+        Self::Tls {
+            failure,
+            reason: reason.into(),
+        }
+    }
+
     /// An [`Error::InvalidInput`] with the given reason.
     pub(crate) fn invalid_input(reason: impl Into<String>) -> Self {
         Self::InvalidInput {
             reason: reason.into(),
+        }
+    }
+}
+
+/// Why a TLS connection, HTTPS request or pin-policy update was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TlsFailure {
+    /// The verified chain matched none of the host's enforced pins.
+    PinMismatch,
+    /// The chain does not lead to a trusted root (unknown issuer, bad signature, not a CA).
+    UntrustedCertificate,
+    /// The certificate is not valid for the host name.
+    HostnameMismatch,
+    /// A certificate of the chain has expired or is not yet valid.
+    ExpiredCertificate,
+    /// A certificate of the chain is revoked.
+    RevokedCertificate,
+    /// The server offered no protocol version this client accepts (TLS 1.3 only by default).
+    ProtocolVersion,
+    /// The URL is not `https://` (refused before any connection).
+    InsecureScheme,
+    /// The TLS handshake failed for another reason (alert, no shared cipher suite).
+    Handshake,
+    /// The connection could not be made (name resolution, refused, reset).
+    Connection,
+    /// The request did not complete in time.
+    Timeout,
+    /// More redirects than allowed, or a redirect that is not `https://`.
+    Redirect,
+    /// The response body is larger than the client's limit.
+    ResponseTooLarge,
+    /// The server's HTTP was malformed.
+    Protocol,
+    /// A signed pin-policy document failed signature verification.
+    PolicySignature,
+    /// A signed pin-policy document has a lower version than the one installed.
+    PolicyRollback,
+    /// A signed pin-policy document has expired.
+    PolicyExpired,
+}
+
+impl TlsFailure {
+    /// The cause's stable kebab-case name (the CLI's `error: <kind>:` and telemetry).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PinMismatch => "pin-mismatch",
+            Self::UntrustedCertificate => "untrusted-certificate",
+            Self::HostnameMismatch => "hostname-mismatch",
+            Self::ExpiredCertificate => "expired-certificate",
+            Self::RevokedCertificate => "revoked-certificate",
+            Self::ProtocolVersion => "protocol-version",
+            Self::InsecureScheme => "insecure-scheme",
+            Self::Handshake => "handshake",
+            Self::Connection => "connection",
+            Self::Timeout => "timeout",
+            Self::Redirect => "redirect",
+            Self::ResponseTooLarge => "response-too-large",
+            Self::Protocol => "protocol",
+            Self::PolicySignature => "policy-signature",
+            Self::PolicyRollback => "policy-rollback",
+            Self::PolicyExpired => "policy-expired",
         }
     }
 }

@@ -13,7 +13,7 @@ pub mod selftest;
 pub mod tls;
 pub mod vault;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, TlsFailure};
 pub use rukasec::RukaSec;
 
 /// The README's Rust examples, compiled and run as doctests.

@@ -36,6 +36,27 @@ pub enum SecurityEventKind {
     VaultKeyRotated,
     /// A vault account was deleted (crypto-shredded) or reset.
     VaultAccountDeleted,
+    /// A server's chain matched none of its enforced pins; the connection was refused.
+    /// `details`: `host`, `pattern`, `presented` (the chain's pins), `enforced` = `true`.
+    PinMismatch,
+    /// A server's chain matched none of its report-only pins; the connection went ahead.
+    /// `details` as for `PinMismatch`, `enforced` = `false`.
+    PinMismatchReportOnly,
+    /// A host's pin set has expired, so only normal certificate verification applies to it.
+    /// `details`: `host`, `pattern`, `expired_at`.
+    PinSetExpired,
+    /// A server's certificate failed normal verification (untrusted, expired, wrong name) or
+    /// the handshake was refused. `details`: `host`, `failure`.
+    TlsVerificationFailed,
+    /// A signed pin-policy update was verified and installed. `details.version`.
+    PinPolicyUpdated,
+    /// A signed pin-policy update was refused (bad signature, rollback, expired).
+    /// `details.failure`, and `details.version` when the document could be read.
+    PinPolicyRejected,
+    /// A pin-failure report was sent to the policy's report URL. `details`: `host`, `status`.
+    PinReportSent,
+    /// A pin-failure report could not be sent. `details`: `host`, `failure`.
+    PinReportFailed,
 }
 
 impl SecurityEventKind {
@@ -49,17 +70,34 @@ impl SecurityEventKind {
             Self::VaultKeyUnavailable => "vault_key_unavailable",
             Self::VaultKeyRotated => "vault_key_rotated",
             Self::VaultAccountDeleted => "vault_account_deleted",
+            Self::PinMismatch => "pin_mismatch",
+            Self::PinMismatchReportOnly => "pin_mismatch_report_only",
+            Self::PinSetExpired => "pin_set_expired",
+            Self::TlsVerificationFailed => "tls_verification_failed",
+            Self::PinPolicyUpdated => "pin_policy_updated",
+            Self::PinPolicyRejected => "pin_policy_rejected",
+            Self::PinReportSent => "pin_report_sent",
+            Self::PinReportFailed => "pin_report_failed",
         }
     }
 
     /// The severity events of this kind carry.
     pub fn severity(self) -> Severity {
         match self {
-            Self::SelfTestPassed | Self::VaultKeyRotated | Self::VaultAccountDeleted => {
-                Severity::Info
-            }
+            Self::SelfTestPassed
+            | Self::VaultKeyRotated
+            | Self::VaultAccountDeleted
+            | Self::PinPolicyUpdated
+            | Self::PinReportSent => Severity::Info,
+            Self::PinMismatchReportOnly
+            | Self::PinSetExpired
+            | Self::TlsVerificationFailed
+            | Self::PinReportFailed => Severity::Warning,
             Self::SelfTestFailed | Self::VaultIntegrityFailure => Severity::Critical,
-            Self::CryptoRefused | Self::VaultKeyUnavailable => Severity::Error,
+            Self::CryptoRefused
+            | Self::VaultKeyUnavailable
+            | Self::PinMismatch
+            | Self::PinPolicyRejected => Severity::Error,
         }
     }
 }

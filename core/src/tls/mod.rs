@@ -1,5 +1,4 @@
-//! TLS: certificate pinning (and, with later work, the pin policy engine inside rustls and the
-//! HTTPS-only client).
+//! TLS: certificate pinning inside rustls, the HTTPS-only client, and signed pin-policy updates.
 //!
 //! A pin is the SHA-256 of a certificate's SubjectPublicKeyInfo (RFC 7469 style), written
 //! `sha256/<base64>`. Pinning the key rather than the certificate survives re-issuance with the
@@ -7,7 +6,16 @@
 //! must be replaced.
 
 mod certificate;
+mod pattern;
 mod pin;
+mod policy;
+mod signed_policy;
 
 pub use certificate::{CertificateSummary, parse_certificates};
+pub use pattern::HostPattern;
 pub use pin::{SpkiPin, spki_sha256_pin};
+pub use policy::{DomainPolicy, PinPolicy, PinPolicyBuilder, PinVerdict};
+pub use signed_policy::{
+    FilePolicyStore, PolicyStore, PolicyUpdater, SignedPolicy, SignedPolicyVerifier,
+    VaultPolicyStore,
+};
