@@ -11,7 +11,10 @@ use crate::crypto::Crypto;
 use crate::error::Result;
 use crate::events::{EventBus, SecurityEvent, SecurityEventKind, SecurityEventListener};
 use crate::selftest::{CryptoGate, SelfTestReport, global_gate};
-use crate::tls::{CertificateSummary, SpkiPin, parse_certificates};
+use crate::tls::{
+    CertificateSummary, ClientOptions, HttpsClient, PinChecker, PinPolicy, SpkiPin,
+    parse_certificates,
+};
 use crate::vault::{KeyWrapper, Vault};
 
 /// The RukaSec core: one per app process (several are allowed and share the self-test).
@@ -88,6 +91,30 @@ impl RukaSec {
     pub fn open_vault(&self, dir: &Path, wrapper: Arc<dyn KeyWrapper>) -> Result<Vault> {
         self.crypto("open_vault")?;
         Vault::open(dir, wrapper, Arc::clone(&self.events))
+    }
+
+    /// An HTTPS-only client that verifies every connection with the platform and then `policy`.
+    /// Its pin and TLS events go to this core's listener.
+    ///
+    /// # Errors
+    /// As [`HttpsClient::new`].
+    pub fn https_client(&self, options: ClientOptions, policy: PinPolicy) -> Result<HttpsClient> {
+        self.crypto("https_client")?;
+        HttpsClient::new(options, policy, Arc::clone(&self.events))
+    }
+
+    /// A checker of `policy` for chains another TLS stack verified (OkHttp, URLSession).
+    /// `extra_roots` (DER) let root pins match chains that end at them.
+    ///
+    /// # Errors
+    /// `CryptoUnavailable` after a failed self-test.
+    pub fn pin_checker(&self, policy: PinPolicy, extra_roots: Vec<Vec<u8>>) -> Result<PinChecker> {
+        self.crypto("pin_checker")?;
+        Ok(PinChecker::new(
+            policy,
+            extra_roots,
+            Arc::clone(&self.events),
+        ))
     }
 
     /// The primitives, or a refusal that is also reported as a `CryptoRefused` event.

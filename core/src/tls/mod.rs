@@ -6,15 +6,28 @@
 //! must be replaced.
 
 mod certificate;
+mod chain;
+mod checker;
+mod client;
+mod config;
+mod hsts;
 mod pattern;
 mod pin;
 mod policy;
+mod report;
 mod signed_policy;
+#[cfg(feature = "test-server")]
+pub mod test_server;
+mod verifier;
 
 pub use certificate::{CertificateSummary, parse_certificates};
+pub use checker::{PinChecker, PinOutcome};
+pub use client::{ClientOptions, HttpRequest, HttpResponse, HttpsClient};
+pub use config::TlsOptions;
 pub use pattern::HostPattern;
 pub use pin::{SpkiPin, spki_sha256_pin};
 pub use policy::{DomainPolicy, PinPolicy, PinPolicyBuilder, PinVerdict};
+pub use report::ReportContext;
 pub use signed_policy::{
     FilePolicyStore, PolicyStore, PolicyUpdater, SignedPolicy, SignedPolicyVerifier,
     VaultPolicyStore,

@@ -1,0 +1,178 @@
+//! Applying a pin policy to a verified chain: the one place that decides, for our own rustls
+//! connections and for chains that OkHttp or URLSession verified.
+//!
+//! The order matters: the caller has already verified the chain the normal way (platform
+//! verifier, or the native stack), so a pin can only narrow trust, never widen it. A mismatch
+//! on an enforced domain is an error; on a report-only domain it is an event (and a report) and
+//! the connection goes ahead. An expired pin set falls back to normal verification and says so,
+//! so a forgotten policy degrades to what every other app does rather than bricking the app.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::chain::{PathBuilder, leaf_pin};
+use super::report::{PinReport, ReportSink};
+use super::{DomainPolicy, PinPolicy, PinVerdict, SpkiPin};
+use crate::crypto::Crypto;
+use crate::error::{Error, Result, TlsFailure};
+use crate::events::{EventBus, SecurityEvent, SecurityEventKind};
+
+/// What a pin check found, when it did not refuse the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PinOutcome {
+    /// No domain of the policy covers the host: normal verification only.
+    Unpinned,
+    /// A certificate of the verified path matches one of the host's pins.
+    Matched,
+    /// The host's pin set has expired: normal verification only (a `PinSetExpired` event).
+    Expired,
+    /// No pin matched, but the host's pins are report-only: allowed, with a
+    /// `PinMismatchReportOnly` event and a report when the policy has a report URL.
+    ReportOnlyMismatch,
+}
+
+/// A pin policy ready to check chains.
+pub struct PinChecker {
+    policy: Arc<PinPolicy>,
+    paths: PathBuilder,
+    events: Arc<EventBus>,
+    reports: Option<Arc<ReportSink>>,
+}
+
+impl PinChecker {
+    /// A checker of `policy`. `extra_roots` are the app's extra trust anchors (DER), used to
+    /// end a path at a root the server does not send, so root pins work for them.
+    pub fn new(policy: PinPolicy, extra_roots: Vec<Vec<u8>>, events: Arc<EventBus>) -> Self {
+        Self::with_reports(policy, extra_roots, events, None)
+    }
+
+    pub(crate) fn with_reports(
+        policy: PinPolicy,
+        extra_roots: Vec<Vec<u8>>,
+        events: Arc<EventBus>,
+        reports: Option<Arc<ReportSink>>,
+    ) -> Self {
+        Self {
+            policy: Arc::new(policy),
+            paths: PathBuilder::new(extra_roots),
+            events,
+            reports,
+        }
+    }
+
+    /// The policy this checker applies.
+    pub fn policy(&self) -> &PinPolicy {
+        &self.policy
+    }
+
+    /// Applies the policy to a chain another TLS stack has already verified for `host`
+    /// (OkHttp's cleaned chain, URLSession's `SecTrust` chain): DER certificates, leaf first.
+    ///
+    /// # Errors
+    /// [`TlsFailure::PinMismatch`] when the host's pins are enforced and none matches;
+    /// [`Error::InvalidInput`] for an empty chain or a leaf that is not a certificate;
+    /// [`Error::CryptoUnavailable`] after a failed self-test.
+    pub fn check_chain(&self, host: &str, chain_der: &[Vec<u8>]) -> Result<PinOutcome> {
+        let crypto = Crypto::get()?;
+        let (leaf, rest) = chain_der
+            .split_first()
+            .ok_or_else(|| Error::invalid_input("the certificate chain is empty"))?;
+        if leaf_pin(&crypto, leaf).is_none() {
+            return Err(Error::invalid_input(
+                "the chain's first entry is not a DER certificate",
+            ));
+        }
+        let rest: Vec<&[u8]> = rest.iter().map(Vec::as_slice).collect();
+        self.check(&crypto, host, leaf, &rest, SystemTime::now())
+    }
+
+    /// The check itself; `leaf` and `intermediates` as the server presented them.
+    pub(crate) fn check(
+        &self,
+        crypto: &Crypto,
+        host: &str,
+        leaf: &[u8],
+        intermediates: &[&[u8]],
+        now: SystemTime,
+    ) -> Result<PinOutcome> {
+        let Some(domain) = self.policy.find(host) else {
+            return Ok(PinOutcome::Unpinned);
+        };
+        // A leaf pin needs no signature check; walk the path only when it does not match.
+        let leaf_only: Vec<SpkiPin> = leaf_pin(crypto, leaf).into_iter().collect();
+        let path = match self.policy.evaluate(host, &leaf_only, now) {
+            PinVerdict::Matched(_) => return Ok(PinOutcome::Matched),
+            PinVerdict::Unpinned => return Ok(PinOutcome::Unpinned),
+            PinVerdict::Expired(domain) => {
+                self.expired(host, domain);
+                return Ok(PinOutcome::Expired);
+            }
+            PinVerdict::Mismatch(_) => self.paths.path_pins(crypto, leaf, intermediates),
+        };
+        match self.policy.evaluate(host, &path, now) {
+            PinVerdict::Matched(_) => Ok(PinOutcome::Matched),
+            PinVerdict::Unpinned => Ok(PinOutcome::Unpinned),
+            PinVerdict::Expired(domain) => {
+                self.expired(host, domain);
+                Ok(PinOutcome::Expired)
+            }
+            PinVerdict::Mismatch(matched) => {
+                debug_assert_eq!(matched, domain);
+                self.mismatch(host, matched, &path, leaf, intermediates, now)
+            }
+        }
+    }
+
+    fn expired(&self, host: &str, domain: &DomainPolicy) {
+        let expired_at = domain
+            .expires()
+            .and_then(|at| at.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .map_or_else(String::new, |since| since.as_secs().to_string());
+        self.events.emit(
+            SecurityEvent::new(SecurityEventKind::PinSetExpired)
+                .with_detail("host", host)
+                .with_detail("pattern", domain.pattern().to_string())
+                .with_detail("expired_at", expired_at),
+        );
+    }
+
+    fn mismatch(
+        &self,
+        host: &str,
+        domain: &DomainPolicy,
+        path: &[SpkiPin],
+        leaf: &[u8],
+        intermediates: &[&[u8]],
+        now: SystemTime,
+    ) -> Result<PinOutcome> {
+        let enforced = domain.is_enforced();
+        let kind = if enforced {
+            SecurityEventKind::PinMismatch
+        } else {
+            SecurityEventKind::PinMismatchReportOnly
+        };
+        let presented: Vec<String> = path.iter().map(ToString::to_string).collect();
+        self.events.emit(
+            SecurityEvent::new(kind)
+                .with_detail("host", host)
+                .with_detail("pattern", domain.pattern().to_string())
+                .with_detail("presented", presented.join(","))
+                .with_detail("enforced", enforced.to_string()),
+        );
+        if let (Some(sink), Some(uri)) = (&self.reports, domain.report_uri()) {
+            sink.submit(PinReport::new(host, domain, uri, leaf, intermediates, now));
+        }
+        if enforced {
+            Err(Error::tls(
+                TlsFailure::PinMismatch,
+                format!(
+                    "the certificate chain of {host} matches none of the pins for {}",
+                    domain.pattern()
+                ),
+            ))
+        } else {
+            Ok(PinOutcome::ReportOnlyMismatch)
+        }
+    }
+}

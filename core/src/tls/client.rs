@@ -1,0 +1,479 @@
+//! The HTTPS-only client: reqwest on our rustls configuration.
+//!
+//! No HTTP code of our own: reqwest (hyper) does connection pooling, HTTP/2, redirects and
+//! timeouts. What this module adds is the security contract around it:
+//! - `https://` only, checked before any connection (an `http://` URL or redirect is refused);
+//! - every connection, each redirect hop included, verified by the platform and then pinned;
+//! - a response size limit, so a hostile server cannot exhaust the phone's memory;
+//! - a new policy builds a new configuration and connection pool, so neither a pooled
+//!   connection nor a resumed TLS session outlives the policy it was verified under;
+//! - pin-failure reports sent through the pinned client, and HSTS hosts recorded.
+//!
+//! Errors name their cause ([`TlsFailure`]) and carry host names and fixed text only, never
+//! request or response content.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+
+use super::PinPolicy;
+use super::checker::{PinChecker, PinOutcome};
+use super::config::{TlsOptions, client_config};
+use super::hsts::HstsStore;
+use super::report::{ReportContext, ReportSink};
+use super::verifier::{CryptoRefusedError, PinMismatchError, classify};
+use crate::crypto::Crypto;
+use crate::error::{Error, Result, TlsFailure};
+use crate::events::{EventBus, SecurityEvent, SecurityEventKind};
+
+/// How the client behaves; [`Default`] gives the production values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// TLS versions and extra trust anchors.
+    pub tls: TlsOptions,
+    /// Time allowed to open a connection (TCP and TLS handshake).
+    pub connect_timeout: Duration,
+    /// Time allowed for a whole request, redirects and body included.
+    pub request_timeout: Duration,
+    /// Largest response body accepted, in bytes.
+    pub max_response_bytes: u64,
+    /// Redirects followed at most (each hop is pinned); 0 refuses every redirect.
+    pub max_redirects: usize,
+    /// Fixed addresses for host names (tests, the demo, and apps that pin IPs too). The
+    /// certificate is still verified for the host name.
+    pub resolve: Vec<(String, SocketAddr)>,
+    /// What pin-failure reports say about the app.
+    pub report_context: ReportContext,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            tls: TlsOptions::default(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_response_bytes: 10 * 1024 * 1024,
+            max_redirects: 5,
+            resolve: Vec::new(),
+            report_context: ReportContext::default(),
+        }
+    }
+}
+
+/// A request to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// An absolute `https://` URL.
+    pub url: String,
+    /// Header fields in order; a name may repeat.
+    pub headers: Vec<(String, String)>,
+    /// The body (empty for none).
+    pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    /// A `GET` of `url` without headers.
+    pub fn get(url: impl Into<String>) -> Self {
+        Self {
+            method: "GET".to_owned(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+}
+
+/// A response received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// The URL of the final hop (after redirects).
+    pub url: String,
+    /// `HTTP/1.1`, `HTTP/2.0`.
+    pub version: String,
+    /// Header fields in order (values that are not UTF-8 are left out).
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// An HTTPS client that verifies every connection with the platform and then the pin policy.
+///
+/// Cheap to share (`Arc` it); requests run concurrently over pooled connections. Needs a
+/// tokio runtime to run its futures on.
+pub struct HttpsClient {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    options: ClientOptions,
+    events: Arc<EventBus>,
+    stack: RwLock<Arc<Stack>>,
+    hsts: HstsStore,
+    reports: Arc<ReportSink>,
+    /// The port last requested per host, for reports (the pin check only sees the name).
+    ports: Mutex<HashMap<String, u16>>,
+}
+
+/// One policy's configuration: the pin checker and the connection pool built on it.
+struct Stack {
+    checker: Arc<PinChecker>,
+    http: reqwest::Client,
+}
+
+/// A redirect refused by our policy, carried through reqwest to the error mapping.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct RedirectRefused(&'static str);
+
+impl HttpsClient {
+    /// A client applying `policy`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when an extra trust anchor is unusable or, without extra
+    /// anchors, the platform has no roots; [`Error::CryptoUnavailable`] after a failed
+    /// self-test.
+    pub fn new(options: ClientOptions, policy: PinPolicy, events: Arc<EventBus>) -> Result<Self> {
+        Crypto::get()?;
+        let reports = Arc::new(ReportSink::default());
+        let stack = build_stack(&options, policy, &events, &reports)?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                options,
+                events,
+                stack: RwLock::new(Arc::new(stack)),
+                hsts: HstsStore::default(),
+                reports,
+                ports: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// Replaces the pin policy. The next request uses a new TLS configuration and connection
+    /// pool: pooled connections and resumable sessions of the old policy are dropped.
+    ///
+    /// # Errors
+    /// As [`HttpsClient::new`].
+    pub fn set_policy(&self, policy: PinPolicy) -> Result<()> {
+        let stack = build_stack(
+            &self.shared.options,
+            policy,
+            &self.shared.events,
+            &self.shared.reports,
+        )?;
+        *self
+            .shared
+            .stack
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(stack);
+        Ok(())
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> PinPolicy {
+        self.shared.stack().checker.policy().clone()
+    }
+
+    /// Applies the policy to a chain that another TLS stack verified (see
+    /// [`PinChecker::check_chain`]); reports go out with the next request or
+    /// [`HttpsClient::flush_reports`].
+    ///
+    /// # Errors
+    /// As [`PinChecker::check_chain`].
+    pub fn check_chain(&self, host: &str, chain_der: &[Vec<u8>]) -> Result<PinOutcome> {
+        self.shared.stack().checker.check_chain(host, chain_der)
+    }
+
+    /// The hosts that sent `Strict-Transport-Security` and are still within its `max-age`.
+    pub fn hsts_hosts(&self) -> Vec<String> {
+        self.shared.hsts.hosts(SystemTime::now())
+    }
+
+    /// Sends `request` and reads the whole response (up to the size limit).
+    ///
+    /// # Errors
+    /// [`Error::Tls`] naming the cause: [`TlsFailure::InsecureScheme`] for a URL that is not
+    /// `https://` (no connection is made), pin mismatch, untrusted / expired / wrong-name
+    /// certificate, protocol version, timeout, redirect, response too large, connection.
+    /// [`Error::InvalidInput`] for a malformed URL, method or header.
+    pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse> {
+        let result = self.shared.send(request).await;
+        if self.shared.reports.has_pending()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let shared = Arc::clone(&self.shared);
+            runtime.spawn(async move { shared.flush_reports().await });
+        }
+        result
+    }
+
+    /// Sends the pin-failure reports waiting to go out (identical ones at most once a day).
+    /// Returns how many were sent.
+    pub async fn flush_reports(&self) -> usize {
+        self.shared.flush_reports().await
+    }
+}
+
+fn build_stack(
+    options: &ClientOptions,
+    policy: PinPolicy,
+    events: &Arc<EventBus>,
+    reports: &Arc<ReportSink>,
+) -> Result<Stack> {
+    let checker = Arc::new(PinChecker::with_reports(
+        policy,
+        options.tls.extra_roots.clone(),
+        Arc::clone(events),
+        Some(Arc::clone(reports)),
+    ));
+    let config = client_config(&options.tls, Arc::clone(&checker), Arc::clone(events))?;
+    let max_redirects = options.max_redirects;
+    let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.url().scheme() != "https" {
+            attempt.error(RedirectRefused("a redirect to a URL that is not https://"))
+        } else if attempt.previous().len() > max_redirects {
+            attempt.error(RedirectRefused("too many redirects"))
+        } else {
+            attempt.follow()
+        }
+    });
+    let mut builder = reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .https_only(true)
+        .redirect(redirects)
+        .connect_timeout(options.connect_timeout)
+        .timeout(options.request_timeout)
+        .user_agent(concat!("rukasec/", env!("CARGO_PKG_VERSION")));
+    for (host, addr) in &options.resolve {
+        builder = builder.resolve(host, *addr);
+    }
+    let http = builder
+        .build()
+        .map_err(|_| Error::invalid_input("the HTTP client could not be built"))?;
+    Ok(Stack { checker, http })
+}
+
+impl Shared {
+    fn stack(&self) -> Arc<Stack> {
+        Arc::clone(
+            &self
+                .stack
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse> {
+        let url = reqwest::Url::parse(&request.url)
+            .map_err(|_| Error::invalid_input("the URL is not an absolute URL"))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| Error::invalid_input("the URL has no host"))?
+            .to_owned();
+        if url.scheme() != "https" {
+            let hsts = if self.hsts.covers(&host, SystemTime::now()) {
+                " (and the host requires HTTPS: HSTS)"
+            } else {
+                ""
+            };
+            return Err(Error::tls(
+                TlsFailure::InsecureScheme,
+                format!(
+                    "only https:// URLs are allowed, got {}://{hsts}",
+                    url.scheme()
+                ),
+            ));
+        }
+        if let Some(port) = url.port_or_known_default() {
+            let mut ports = lock(&self.ports);
+            if ports.len() > 256 {
+                ports.clear();
+            }
+            ports.insert(host.clone(), port);
+        }
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| Error::invalid_input("the HTTP method is not a valid token"))?;
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (name, value) in &request.headers {
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::invalid_input("a header name is not a valid token"))?;
+            let value = reqwest::header::HeaderValue::from_str(value)
+                .map_err(|_| Error::invalid_input("a header value has forbidden characters"))?;
+            headers.append(name, value);
+        }
+        let stack = self.stack();
+        let mut builder = stack.http.request(method, url).headers(headers);
+        if !request.body.is_empty() {
+            builder = builder.body(request.body);
+        }
+        let mut response = builder.send().await.map_err(|e| map_error(&e, &host))?;
+
+        let limit = self.options.max_response_bytes;
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit)
+        {
+            return Err(too_large(limit));
+        }
+        let final_url = response.url().to_string();
+        if let (Some(final_host), Some(header)) = (
+            response.url().host_str(),
+            response
+                .headers()
+                .get(reqwest::header::STRICT_TRANSPORT_SECURITY),
+        ) && let Ok(header) = header.to_str()
+        {
+            self.hsts.record(final_host, header, SystemTime::now());
+        }
+        let status = response.status().as_u16();
+        let version = format!("{:?}", response.version());
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| map_error(&e, &host))? {
+            if body.len() as u64 + chunk.len() as u64 > limit {
+                return Err(too_large(limit));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(HttpResponse {
+            status,
+            url: final_url,
+            version,
+            headers,
+            body,
+        })
+    }
+
+    async fn flush_reports(&self) -> usize {
+        let Ok(crypto) = Crypto::get() else {
+            return 0;
+        };
+        let mut sent = 0;
+        for report in self.reports.take() {
+            let port = lock(&self.ports).get(report.host()).copied().unwrap_or(443);
+            let context = &self.options.report_context;
+            let now = SystemTime::now();
+            if self
+                .reports
+                .suppress(&crypto, &report.to_json(context, port, false), now)
+            {
+                continue;
+            }
+            let request = HttpRequest {
+                method: "POST".to_owned(),
+                url: report.uri.clone(),
+                headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+                body: report.to_json(context, port, true).into_bytes(),
+            };
+            let event = match self.send(request).await {
+                Ok(response) => {
+                    sent += 1;
+                    SecurityEvent::new(SecurityEventKind::PinReportSent)
+                        .with_detail("host", report.host())
+                        .with_detail("status", response.status.to_string())
+                }
+                Err(error) => SecurityEvent::new(SecurityEventKind::PinReportFailed)
+                    .with_detail("host", report.host())
+                    .with_detail("failure", failure_name(&error)),
+            };
+            self.events.emit(event);
+        }
+        sent
+    }
+}
+
+fn failure_name(error: &Error) -> String {
+    match error {
+        Error::Tls { failure, .. } => failure.as_str().to_owned(),
+        other => other.reason(),
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The guarded map stays valid whatever a panicking holder did.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn too_large(limit: u64) -> Error {
+    Error::tls(
+        TlsFailure::ResponseTooLarge,
+        format!("the response body is larger than the limit of {limit} bytes"),
+    )
+}
+
+/// Names the cause of a reqwest error by looking for our own and rustls's errors inside it.
+fn map_error(error: &reqwest::Error, host: &str) -> Error {
+    // `io::Error::source` skips the error it wraps, so wrapped errors are opened explicitly.
+    let mut pending: Vec<&(dyn std::error::Error + 'static)> = vec![error];
+    let mut visited = 0;
+    while let Some(current) = pending.pop() {
+        visited += 1;
+        if visited > 32 {
+            break;
+        }
+        if let Some(found) = from_known(current, host) {
+            return found;
+        }
+        if let Some(inner) = current
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            pending.push(inner);
+        }
+        if let Some(next) = current.source() {
+            pending.push(next);
+        }
+    }
+    let (failure, what) = if error.is_timeout() {
+        (TlsFailure::Timeout, "the request timed out")
+    } else if error.is_redirect() {
+        (TlsFailure::Redirect, "the redirect was refused")
+    } else if error.is_connect() {
+        (TlsFailure::Connection, "the connection failed")
+    } else {
+        (TlsFailure::Protocol, "the server's response was malformed")
+    };
+    Error::tls(failure, format!("{what} (request to {host})"))
+}
+
+fn from_known(error: &(dyn std::error::Error + 'static), host: &str) -> Option<Error> {
+    if let Some(rustls_error) = error.downcast_ref::<rustls::Error>() {
+        if let rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) =
+            rustls_error
+        {
+            if let Some(mismatch) = other.0.downcast_ref::<PinMismatchError>() {
+                return Some(Error::tls(TlsFailure::PinMismatch, mismatch.0.clone()));
+            }
+            if other.0.is::<CryptoRefusedError>() {
+                return Some(Error::CryptoUnavailable);
+            }
+        }
+        let failure = classify(rustls_error);
+        return Some(Error::tls(
+            failure,
+            format!("{rustls_error} (request to {host})"),
+        ));
+    }
+    if let Some(mismatch) = error.downcast_ref::<PinMismatchError>() {
+        return Some(Error::tls(TlsFailure::PinMismatch, mismatch.0.clone()));
+    }
+    if let Some(refused) = error.downcast_ref::<RedirectRefused>() {
+        return Some(Error::tls(
+            TlsFailure::Redirect,
+            format!("{refused} (request to {host})"),
+        ));
+    }
+    None
+}

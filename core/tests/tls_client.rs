@@ -1,0 +1,571 @@
+//! The pinned HTTPS client against a local rustls server with a generated chain (root,
+//! intermediate, leaf): pins at each level, enforce and report-only, expiry, every refusal
+//! cause, redirects, policy changes, HSTS, limits, and `check_chain` for native stacks.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use rukasec_core::events::{
+    EventBus, ListenerError, SecurityEvent, SecurityEventKind, SecurityEventListener,
+};
+use rukasec_core::tls::test_server::{TestPki, TestServer, TestServerOptions, pin_of};
+use rukasec_core::tls::{
+    ClientOptions, DomainPolicy, HttpRequest, HttpsClient, PinChecker, PinOutcome, PinPolicy,
+    ReportContext, SpkiPin, TlsOptions,
+};
+use rukasec_core::{Error, TlsFailure};
+
+const HOST: &str = "pay.rukapay.test";
+const OTHER: &str = "other.rukapay.test";
+const WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Default)]
+struct Collect(Mutex<Vec<SecurityEvent>>);
+
+impl SecurityEventListener for Collect {
+    fn on_event(&self, event: &SecurityEvent) -> Result<(), ListenerError> {
+        self.0.lock().unwrap().push(event.clone());
+        Ok(())
+    }
+}
+
+struct World {
+    pki: TestPki,
+    server: TestServer,
+    events: Arc<Collect>,
+    bus: Arc<EventBus>,
+}
+
+impl World {
+    fn new() -> Self {
+        Self::with(TestServerOptions::default())
+    }
+
+    fn with(options: TestServerOptions) -> Self {
+        let pki = TestPki::new().unwrap();
+        let server = TestServer::start(&pki, options).unwrap();
+        let events = Arc::new(Collect::default());
+        let bus = Arc::new(EventBus::new(Some(
+            events.clone() as Arc<dyn SecurityEventListener>
+        )));
+        Self {
+            pki,
+            server,
+            events,
+            bus,
+        }
+    }
+
+    fn leaf_pin(&self) -> SpkiPin {
+        pin_of(&self.server.chain_der()[0]).unwrap()
+    }
+
+    fn intermediate_pin(&self) -> SpkiPin {
+        pin_of(&self.pki.intermediate_der()).unwrap()
+    }
+
+    fn root_pin(&self) -> SpkiPin {
+        pin_of(&self.pki.root_der()).unwrap()
+    }
+
+    fn options(&self) -> ClientOptions {
+        ClientOptions {
+            tls: TlsOptions {
+                allow_tls12: false,
+                extra_roots: vec![self.pki.root_der()],
+            },
+            resolve: vec![(HOST.to_owned(), self.server.addr())],
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+            ..ClientOptions::default()
+        }
+    }
+
+    fn client(&self, policy: PinPolicy) -> HttpsClient {
+        HttpsClient::new(self.options(), policy, self.bus.clone()).unwrap()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://{HOST}:{}{path}", self.server.addr().port())
+    }
+
+    fn events(&self) -> Vec<SecurityEvent> {
+        assert!(self.bus.flush(WAIT));
+        self.events.0.lock().unwrap().clone()
+    }
+
+    fn events_of(&self, kind: SecurityEventKind) -> Vec<SecurityEvent> {
+        self.events()
+            .into_iter()
+            .filter(|e| e.kind == kind)
+            .collect()
+    }
+}
+
+/// A pin nobody has: the backup of every test policy.
+fn backup_pin() -> SpkiPin {
+    format!("sha256/{}", "B".repeat(42) + "A=").parse().unwrap()
+}
+
+fn wrong_pin() -> SpkiPin {
+    format!("sha256/{}", "W".repeat(42) + "A=").parse().unwrap()
+}
+
+fn pinned(pattern: &str, pin: SpkiPin) -> PinPolicy {
+    PinPolicy::new(vec![
+        DomainPolicy::new(pattern, false, [pin, backup_pin()]).unwrap(),
+    ])
+    .unwrap()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn get(client: &HttpsClient, url: &str) -> Result<rukasec_core::tls::HttpResponse, Error> {
+    runtime().block_on(client.send(HttpRequest::get(url)))
+}
+
+fn failure(result: Result<rukasec_core::tls::HttpResponse, Error>) -> (TlsFailure, String) {
+    match result {
+        Err(Error::Tls { failure, reason }) => (failure, reason),
+        other => panic!("expected a TLS error, got {other:?}"),
+    }
+}
+
+#[test]
+fn leaf_intermediate_and_root_pins_each_allow_the_connection() {
+    let world = World::new();
+    for pin in [world.leaf_pin(), world.intermediate_pin(), world.root_pin()] {
+        let client = world.client(pinned(HOST, pin));
+        let response = get(&client, &world.url("/")).unwrap();
+        assert_eq!(response.status, 200);
+        assert_eq!(response.body, b"hello from the rukasec test server\n");
+    }
+    assert!(world.events_of(SecurityEventKind::PinMismatch).is_empty());
+}
+
+#[test]
+fn an_enforced_mismatch_is_refused_and_reported_as_an_event() {
+    let world = World::new();
+    let client = world.client(pinned(HOST, wrong_pin()));
+    let (cause, reason) = failure(get(&client, &world.url("/")));
+    assert_eq!(cause, TlsFailure::PinMismatch);
+    assert!(reason.contains(HOST), "{reason}");
+    assert!(
+        world.server.requests().is_empty(),
+        "no request may reach the server"
+    );
+    let events = world.events_of(SecurityEventKind::PinMismatch);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].details["host"], HOST);
+    assert_eq!(events[0].details["enforced"], "true");
+    let presented = &events[0].details["presented"];
+    for pin in [world.leaf_pin(), world.intermediate_pin(), world.root_pin()] {
+        assert!(presented.contains(&pin.to_string()), "{presented}");
+    }
+}
+
+#[test]
+fn a_report_only_mismatch_is_allowed_with_an_event_and_one_trustkit_report_a_day() {
+    let world = World::new();
+    let report_uri = world.url("/report");
+    let domain = DomainPolicy::new(HOST, false, [wrong_pin()])
+        .unwrap()
+        .report_only()
+        .with_report_uri(&report_uri)
+        .unwrap();
+    let mut options = world.options();
+    options.report_context = ReportContext {
+        app_id: "com.rukapay.test".to_owned(),
+        app_version: "1.2.3".to_owned(),
+    };
+    let client = HttpsClient::new(
+        options,
+        PinPolicy::new(vec![domain]).unwrap(),
+        world.bus.clone(),
+    )
+    .unwrap();
+    let rt = runtime();
+    let response = rt
+        .block_on(client.send(HttpRequest::get(world.url("/"))))
+        .unwrap();
+    assert_eq!(response.status, 200);
+    let events = world.events_of(SecurityEventKind::PinMismatchReportOnly);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].details["enforced"], "false");
+
+    // The report goes out through the pinned client; identical reports are suppressed.
+    rt.block_on(client.flush_reports());
+    let deadline = std::time::Instant::now() + WAIT;
+    let reports = loop {
+        let reports: Vec<_> = world
+            .server
+            .requests()
+            .into_iter()
+            .filter(|r| r.target == "/report")
+            .collect();
+        if !reports.is_empty() || std::time::Instant::now() > deadline {
+            break reports;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].method, "POST");
+    let report: serde_json::Value = serde_json::from_slice(&reports[0].body).unwrap();
+    assert_eq!(report["hostname"], HOST);
+    assert_eq!(report["port"], world.server.addr().port());
+    assert_eq!(report["noted-hostname"], HOST);
+    assert_eq!(report["enforce-pinning"], false);
+    assert_eq!(report["validation-result"], 1);
+    assert_eq!(report["app-bundle-id"], "com.rukapay.test");
+    assert_eq!(
+        report["known-pins"][0],
+        format!("pin-sha256=\"{}\"", &wrong_pin().to_string()[7..])
+    );
+    assert!(
+        report["validated-certificate-chain"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
+    assert!(
+        report.get("app-vendor-id").is_none(),
+        "no device identifier"
+    );
+
+    rt.block_on(client.send(HttpRequest::get(world.url("/"))))
+        .unwrap();
+    assert_eq!(
+        rt.block_on(client.flush_reports()),
+        0,
+        "identical report within a day"
+    );
+    let sent = world.events_of(SecurityEventKind::PinReportSent);
+    assert_eq!(sent.len(), 1);
+}
+
+#[test]
+fn an_expired_pin_set_falls_back_to_normal_verification_and_says_so() {
+    let world = World::new();
+    let expired = DomainPolicy::new(HOST, false, [wrong_pin(), backup_pin()])
+        .unwrap()
+        .with_expiry(SystemTime::now() - Duration::from_secs(60));
+    let client = world.client(PinPolicy::new(vec![expired]).unwrap());
+    assert_eq!(get(&client, &world.url("/")).unwrap().status, 200);
+    let events = world.events_of(SecurityEventKind::PinSetExpired);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].details["host"], HOST);
+}
+
+#[test]
+fn a_certificate_for_another_name_is_a_hostname_mismatch() {
+    let world = World::with(TestServerOptions {
+        hosts: vec![OTHER.to_owned()],
+        ..TestServerOptions::default()
+    });
+    let client = world.client(PinPolicy::empty());
+    let (cause, _) = failure(get(&client, &world.url("/")));
+    assert_eq!(cause, TlsFailure::HostnameMismatch);
+    let events = world.events_of(SecurityEventKind::TlsVerificationFailed);
+    assert_eq!(events[0].details["failure"], "hostname-mismatch");
+}
+
+#[test]
+fn an_expired_leaf_is_refused_even_when_pinned() {
+    let world = World::with(TestServerOptions {
+        expired: true,
+        ..TestServerOptions::default()
+    });
+    let client = world.client(pinned(HOST, world.leaf_pin()));
+    assert_eq!(
+        failure(get(&client, &world.url("/"))).0,
+        TlsFailure::ExpiredCertificate
+    );
+}
+
+#[test]
+fn an_untrusted_root_is_refused_even_when_pinned() {
+    let world = World::new();
+    let stranger = TestPki::new().unwrap();
+    let mut options = world.options();
+    options.tls.extra_roots = vec![stranger.root_der()];
+    let client =
+        HttpsClient::new(options, pinned(HOST, world.leaf_pin()), world.bus.clone()).unwrap();
+    assert_eq!(
+        failure(get(&client, &world.url("/"))).0,
+        TlsFailure::UntrustedCertificate
+    );
+}
+
+#[test]
+fn a_tls12_only_server_is_refused_unless_tls12_is_allowed() {
+    let world = World::with(TestServerOptions {
+        tls12_only: true,
+        ..TestServerOptions::default()
+    });
+    let client = world.client(pinned(HOST, world.leaf_pin()));
+    assert_eq!(
+        failure(get(&client, &world.url("/"))).0,
+        TlsFailure::ProtocolVersion
+    );
+
+    let mut options = world.options();
+    options.tls.allow_tls12 = true;
+    let client =
+        HttpsClient::new(options, pinned(HOST, world.leaf_pin()), world.bus.clone()).unwrap();
+    assert_eq!(get(&client, &world.url("/")).unwrap().status, 200);
+}
+
+#[test]
+fn each_redirect_hop_is_pinned() {
+    let world = World::new();
+    let other = TestServer::start(
+        &world.pki,
+        TestServerOptions {
+            hosts: vec![OTHER.to_owned()],
+            ..TestServerOptions::default()
+        },
+    )
+    .unwrap();
+    let policy = PinPolicy::new(vec![
+        DomainPolicy::new(HOST, false, [world.leaf_pin(), backup_pin()]).unwrap(),
+        DomainPolicy::new(OTHER, false, [wrong_pin(), backup_pin()]).unwrap(),
+    ])
+    .unwrap();
+    let mut options = world.options();
+    options.resolve.push((OTHER.to_owned(), other.addr()));
+    let client = HttpsClient::new(options, policy, world.bus.clone()).unwrap();
+    let target = format!("https://{OTHER}:{}/", other.addr().port());
+    let (cause, reason) = failure(get(&client, &world.url(&format!("/redirect?to={target}"))));
+    assert_eq!(cause, TlsFailure::PinMismatch);
+    assert!(reason.contains(OTHER), "{reason}");
+    assert!(other.requests().is_empty());
+    assert_eq!(world.server.requests().len(), 1, "the first hop was served");
+}
+
+#[test]
+fn insecure_urls_and_redirects_are_refused() {
+    let world = World::new();
+    let client = world.client(PinPolicy::empty());
+    // Port 9 (discard): were a connection attempted, the error would be a connection failure.
+    let (cause, _) = failure(get(&client, "http://127.0.0.1:9/"));
+    assert_eq!(cause, TlsFailure::InsecureScheme);
+    let (cause, _) = failure(get(
+        &client,
+        &world.url("/redirect?to=http://pay.rukapay.test/"),
+    ));
+    assert_eq!(cause, TlsFailure::Redirect);
+}
+
+#[test]
+fn too_many_redirects_are_refused() {
+    let world = World::new();
+    let mut options = world.options();
+    options.max_redirects = 2;
+    let client = HttpsClient::new(options, PinPolicy::empty(), world.bus.clone()).unwrap();
+    let mut url = world.url("/");
+    for _ in 0..3 {
+        url = world.url(&format!("/redirect?to={}", url.replace('&', "%26")));
+    }
+    let (cause, _) = failure(get(&client, &url));
+    assert_eq!(cause, TlsFailure::Redirect);
+}
+
+#[test]
+fn a_new_policy_applies_to_the_next_request_despite_pooled_connections_and_sessions() {
+    let world = World::new();
+    let client = world.client(pinned(HOST, world.leaf_pin()));
+    let rt = runtime();
+    for _ in 0..3 {
+        rt.block_on(client.send(HttpRequest::get(world.url("/"))))
+            .unwrap();
+    }
+    client.set_policy(pinned(HOST, wrong_pin())).unwrap();
+    let (cause, _) = failure(rt.block_on(client.send(HttpRequest::get(world.url("/")))));
+    assert_eq!(cause, TlsFailure::PinMismatch);
+    client
+        .set_policy(pinned(HOST, world.intermediate_pin()))
+        .unwrap();
+    assert_eq!(
+        rt.block_on(client.send(HttpRequest::get(world.url("/"))))
+            .unwrap()
+            .status,
+        200
+    );
+}
+
+#[test]
+fn hsts_is_recorded_and_named_when_an_http_url_is_refused() {
+    let world = World::new();
+    let client = world.client(PinPolicy::empty());
+    get(&client, &world.url("/hsts")).unwrap();
+    assert_eq!(client.hsts_hosts(), vec![HOST.to_owned()]);
+    let (cause, reason) = failure(get(&client, &format!("http://{HOST}/")));
+    assert_eq!(cause, TlsFailure::InsecureScheme);
+    assert!(reason.contains("HSTS"), "{reason}");
+}
+
+#[test]
+fn responses_over_the_size_limit_are_refused() {
+    let world = World::new();
+    let mut options = world.options();
+    options.max_response_bytes = 1000;
+    let client = HttpsClient::new(options, PinPolicy::empty(), world.bus.clone()).unwrap();
+    assert_eq!(
+        get(&client, &world.url("/big?bytes=1000"))
+            .unwrap()
+            .body
+            .len(),
+        1000
+    );
+    assert_eq!(
+        failure(get(&client, &world.url("/big?bytes=1001"))).0,
+        TlsFailure::ResponseTooLarge
+    );
+}
+
+#[test]
+fn a_server_that_never_answers_times_out() {
+    let world = World::new();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr: SocketAddr = silent.local_addr().unwrap();
+    let mut options = world.options();
+    options.resolve = vec![(HOST.to_owned(), addr)];
+    options.connect_timeout = Duration::from_millis(300);
+    options.request_timeout = Duration::from_millis(600);
+    let client = HttpsClient::new(options, PinPolicy::empty(), world.bus.clone()).unwrap();
+    let url = format!("https://{HOST}:{}/", addr.port());
+    assert_eq!(failure(get(&client, &url)).0, TlsFailure::Timeout);
+    drop(silent);
+}
+
+#[test]
+fn bad_requests_are_typed_errors() {
+    let world = World::new();
+    let client = world.client(PinPolicy::empty());
+    for (method, url, headers) in [
+        ("GET", "not a url", vec![]),
+        ("BAD METHOD", "https://pay.rukapay.test/", vec![]),
+        (
+            "GET",
+            "https://pay.rukapay.test/",
+            vec![("bad header".to_owned(), "v".to_owned())],
+        ),
+        (
+            "GET",
+            "https://pay.rukapay.test/",
+            vec![("x".to_owned(), "a\nb".to_owned())],
+        ),
+    ] {
+        let request = HttpRequest {
+            method: method.to_owned(),
+            url: url.to_owned(),
+            headers,
+            body: Vec::new(),
+        };
+        let result = runtime().block_on(client.send(request));
+        assert!(
+            matches!(result, Err(Error::InvalidInput { .. })),
+            "{method} {url}: {result:?}"
+        );
+    }
+}
+
+#[test]
+fn check_chain_applies_the_policy_to_chains_other_stacks_verified() {
+    let world = World::new();
+    let chain = world.server.chain_der();
+    let checker = PinChecker::new(
+        pinned(HOST, world.intermediate_pin()),
+        vec![world.pki.root_der()],
+        world.bus.clone(),
+    );
+    assert_eq!(
+        checker.check_chain(HOST, &chain).unwrap(),
+        PinOutcome::Matched
+    );
+    assert_eq!(
+        checker.check_chain("unpinned.test", &chain).unwrap(),
+        PinOutcome::Unpinned
+    );
+    let root_pinned = PinChecker::new(
+        pinned(HOST, world.root_pin()),
+        vec![world.pki.root_der()],
+        world.bus.clone(),
+    );
+    assert_eq!(
+        root_pinned.check_chain(HOST, &chain).unwrap(),
+        PinOutcome::Matched
+    );
+
+    let wrong = PinChecker::new(pinned(HOST, wrong_pin()), vec![], world.bus.clone());
+    assert!(matches!(
+        wrong.check_chain(HOST, &chain),
+        Err(Error::Tls {
+            failure: TlsFailure::PinMismatch,
+            ..
+        })
+    ));
+    assert!(matches!(
+        wrong.check_chain(HOST, &[]),
+        Err(Error::InvalidInput { .. })
+    ));
+    assert!(matches!(
+        wrong.check_chain(HOST, &[b"junk".to_vec()]),
+        Err(Error::InvalidInput { .. })
+    ));
+}
+
+#[test]
+fn a_pinned_intermediate_appended_to_a_foreign_chain_does_not_match() {
+    // An attacker with a certificate from another CA appends our (public) pinned intermediate.
+    let world = World::new();
+    let attacker = TestPki::new().unwrap();
+    let evil_leaf = attacker.leaf(&[HOST.to_owned()], false).unwrap();
+    let chain = vec![
+        evil_leaf.der,
+        attacker.intermediate_der(),
+        world.pki.intermediate_der(),
+    ];
+    let checker = PinChecker::new(
+        pinned(HOST, world.intermediate_pin()),
+        vec![world.pki.root_der(), attacker.root_der()],
+        world.bus.clone(),
+    );
+    assert!(matches!(
+        checker.check_chain(HOST, &chain),
+        Err(Error::Tls {
+            failure: TlsFailure::PinMismatch,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn concurrent_requests_share_the_client() {
+    let world = World::new();
+    let client = Arc::new(world.client(pinned(HOST, world.leaf_pin())));
+    let rt = runtime();
+    let results = rt.block_on(async {
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let client = client.clone();
+                let url = world.url("/");
+                tokio::spawn(async move { client.send(HttpRequest::get(url)).await })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for task in tasks {
+            statuses.push(task.await.unwrap().unwrap().status);
+        }
+        statuses
+    });
+    assert_eq!(results, vec![200; 16]);
+}
