@@ -13,7 +13,7 @@ use rukasec_core::events::{
 use rukasec_core::tls::test_server::{TestPki, TestServer, TestServerOptions, pin_of};
 use rukasec_core::tls::{
     ClientOptions, DomainPolicy, HttpRequest, HttpsClient, PinChecker, PinOutcome, PinPolicy,
-    ReportContext, SpkiPin, TlsOptions,
+    ReportContext, SpkiPin, TlsOptions, probe_chain,
 };
 use rukasec_core::{Error, TlsFailure};
 
@@ -73,8 +73,8 @@ impl World {
     fn options(&self) -> ClientOptions {
         ClientOptions {
             tls: TlsOptions {
-                allow_tls12: false,
                 extra_roots: vec![self.pki.root_der()],
+                ..TlsOptions::default()
             },
             resolve: vec![(HOST.to_owned(), self.server.addr())],
             connect_timeout: Duration::from_secs(5),
@@ -568,4 +568,47 @@ fn concurrent_requests_share_the_client() {
         statuses
     });
     assert_eq!(results, vec![200; 16]);
+}
+
+#[test]
+fn probe_chain_shows_the_presented_pins_and_the_platform_verdict() {
+    let world = World::new();
+    let trusting = TlsOptions {
+        extra_roots: vec![world.pki.root_der()],
+        ..TlsOptions::default()
+    };
+    let probe = probe_chain(
+        HOST,
+        world.server.addr().port(),
+        Some(world.server.addr()),
+        &trusting,
+        WAIT,
+    )
+    .unwrap();
+    let pins: Vec<SpkiPin> = probe.certificates.iter().map(|c| c.pin).collect();
+    assert_eq!(pins, vec![world.leaf_pin(), world.intermediate_pin()]);
+    assert!(probe.verification.is_ok());
+    assert_eq!(probe.protocol, "TLSv1_3");
+
+    let stranger = TlsOptions {
+        extra_roots: vec![TestPki::new().unwrap().root_der()],
+        ..TlsOptions::default()
+    };
+    let probe = probe_chain(
+        HOST,
+        world.server.addr().port(),
+        Some(world.server.addr()),
+        &stranger,
+        WAIT,
+    )
+    .unwrap();
+    assert_eq!(probe.certificates.len(), 2);
+    assert!(matches!(
+        probe.verification,
+        Err(Error::Tls {
+            failure: TlsFailure::UntrustedCertificate,
+            ..
+        })
+    ));
+    assert!(world.server.requests().is_empty(), "no request is sent");
 }

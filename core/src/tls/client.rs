@@ -40,6 +40,8 @@ pub struct ClientOptions {
     pub max_response_bytes: u64,
     /// Redirects followed at most (each hop is pinned); 0 refuses every redirect.
     pub max_redirects: usize,
+    /// Keep connections open for reuse (on by default; off opens one connection per request).
+    pub reuse_connections: bool,
     /// Fixed addresses for host names (tests, the demo, and apps that pin IPs too). The
     /// certificate is still verified for the host name.
     pub resolve: Vec<(String, SocketAddr)>,
@@ -55,6 +57,7 @@ impl Default for ClientOptions {
             request_timeout: Duration::from_secs(30),
             max_response_bytes: 10 * 1024 * 1024,
             max_redirects: 5,
+            reuse_connections: true,
             resolve: Vec::new(),
             report_context: ReportContext::default(),
         }
@@ -248,6 +251,9 @@ fn build_stack(
         .connect_timeout(options.connect_timeout)
         .timeout(options.request_timeout)
         .user_agent(concat!("rukasec/", env!("CARGO_PKG_VERSION")));
+    if !options.reuse_connections {
+        builder = builder.pool_max_idle_per_host(0);
+    }
     for (host, addr) in &options.resolve {
         builder = builder.resolve(host, *addr);
     }

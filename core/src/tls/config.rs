@@ -18,13 +18,25 @@ use crate::error::{Error, Result};
 use crate::events::EventBus;
 
 /// How the TLS layer is set up (independent of the pin policy).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsOptions {
     /// Also accept TLS 1.2 (ECDHE + AEAD suites only). Off by default: TLS 1.3 only.
     pub allow_tls12: bool,
     /// Extra trust anchors (DER certificates) for tests and private PKI, trusted beside the
     /// platform's roots. Root pins work for chains that end at one of these.
     pub extra_roots: Vec<Vec<u8>>,
+    /// Resume TLS sessions (on by default; off only to measure full handshakes).
+    pub resumption: bool,
+}
+
+impl Default for TlsOptions {
+    fn default() -> Self {
+        Self {
+            allow_tls12: false,
+            extra_roots: Vec::new(),
+            resumption: true,
+        }
+    }
 }
 
 /// The crypto provider: ring, restricted to the suites we allow.
@@ -77,6 +89,9 @@ pub(crate) fn client_config(
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    if !options.resumption {
+        config.resumption = rustls::client::Resumption::disabled();
+    }
     Ok(config)
 }
 

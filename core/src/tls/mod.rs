@@ -14,6 +14,7 @@ mod hsts;
 mod pattern;
 mod pin;
 mod policy;
+mod probe;
 mod report;
 mod signed_policy;
 #[cfg(feature = "test-server")]
@@ -27,6 +28,7 @@ pub use config::TlsOptions;
 pub use pattern::HostPattern;
 pub use pin::{SpkiPin, spki_sha256_pin};
 pub use policy::{DomainPolicy, PinPolicy, PinPolicyBuilder, PinVerdict};
+pub use probe::{ChainProbe, probe_chain};
 pub use report::ReportContext;
 pub use signed_policy::{
     FilePolicyStore, PolicyStore, PolicyUpdater, SignedPolicy, SignedPolicyVerifier,

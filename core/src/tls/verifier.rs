@@ -97,14 +97,14 @@ impl PinningVerifier {
     }
 }
 
-#[cfg(not(target_os = "android"))]
-type Verifiers = (
+/// The platform verifier, and on Android the extra anchors' own verifier.
+pub(crate) type Verifiers = (
     Arc<dyn ServerCertVerifier>,
     Option<Arc<dyn ServerCertVerifier>>,
 );
 
 #[cfg(not(target_os = "android"))]
-fn platform_verifier(
+pub(crate) fn platform_verifier(
     provider: Arc<CryptoProvider>,
     roots: impl Iterator<Item = CertificateDer<'static>>,
 ) -> Result<Verifiers> {
@@ -118,7 +118,7 @@ fn platform_verifier(
 }
 
 #[cfg(target_os = "android")]
-fn platform_verifier(
+pub(crate) fn platform_verifier(
     provider: Arc<CryptoProvider>,
     roots: impl Iterator<Item = CertificateDer<'static>>,
 ) -> Result<(
