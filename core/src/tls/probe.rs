@@ -129,12 +129,15 @@ pub fn probe_chain(
     })
 }
 
+/// The presented chain (DER, leaf first) and the platform's verdict on it.
+type Seen = (Vec<Vec<u8>>, std::result::Result<(), rustls::Error>);
+
 /// Records the chain and the platform's verdict, and lets the handshake finish.
 #[derive(Debug)]
 struct Recorder {
     platform: Arc<dyn ServerCertVerifier>,
     extra: Option<Arc<dyn ServerCertVerifier>>,
-    seen: Mutex<Option<(Vec<Vec<u8>>, std::result::Result<(), rustls::Error>)>>,
+    seen: Mutex<Option<Seen>>,
 }
 
 impl ServerCertVerifier for Recorder {
