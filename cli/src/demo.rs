@@ -4,67 +4,21 @@
 //! Steps so far: start the core with an event listener (self-test), then make a certificate
 //! chain (root, intermediate, leaf), pin every certificate, read the chain back as a PEM
 //! bundle and check the pins agree, and propose a pin set with a backup key; then the
-//! encrypted vault (`demo_vault.rs`). Later work adds unlocking, signing and monitoring steps.
+//! encrypted vault (`demo_vault.rs`); then pinned TLS against a local HTTPS server
+//! (`demo_tls.rs`). Later work adds unlocking, signing and monitoring steps.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
     PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, SignatureAlgorithm,
 };
 use rukasec_core::RukaSec;
-use rukasec_core::events::{ListenerError, SecurityEvent, SecurityEventListener};
 
+use crate::events::EventLog;
 use crate::failure::Failure;
 use crate::self_test::print_report;
-
-/// Collects events; the demo prints them after each step.
-#[derive(Default)]
-struct EventLog(Mutex<Vec<SecurityEvent>>);
-
-impl SecurityEventListener for EventLog {
-    fn on_event(&self, event: &SecurityEvent) -> Result<(), ListenerError> {
-        self.0
-            .lock()
-            .map_err(|_| ListenerError)?
-            .push(event.clone());
-        Ok(())
-    }
-}
-
-impl EventLog {
-    fn print_new(&self, core: &RukaSec, out: &mut impl Write) -> Result<(), Failure> {
-        if !core.events().flush(Duration::from_secs(5)) {
-            return Err(Failure::new(
-                "internal",
-                "events were not delivered within 5 s",
-            ));
-        }
-        let events = std::mem::take(
-            &mut *self
-                .0
-                .lock()
-                .map_err(|_| Failure::new("internal", "event log poisoned"))?,
-        );
-        for event in events {
-            let details: Vec<String> = event
-                .details
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            writeln!(
-                out,
-                "  event: {} [{:?}] {}",
-                event.kind.as_str(),
-                event.severity,
-                details.join(" ")
-            )?;
-        }
-        Ok(())
-    }
-}
 
 /// One certificate of the demo chain.
 struct Issued {
@@ -143,6 +97,13 @@ pub fn run(out: &mut impl Write) -> Result<(), Failure> {
         "\n[3] encrypted vault: keys per account and class, AES-256-GCM, crypto-shredding"
     )?;
     crate::demo_vault::run(&core, out)?;
+    log.print_new(&core, out)?;
+
+    writeln!(
+        out,
+        "\n[4] pinned TLS: the core's HTTPS client against a local server with a generated chain"
+    )?;
+    crate::demo_tls::run(&core, &log, out)?;
     log.print_new(&core, out)?;
 
     let stats = core.events().stats();

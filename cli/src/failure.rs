@@ -1,11 +1,17 @@
 //! How a command fails: a kind for scripts, a message for people, an exit code.
 //!
-//! Exit codes: 0 ok, 2 usage (clap), 3 [`NOT_FOUND`], 4 [`INTEGRITY`], 5 [`KEY_UNAVAILABLE`],
-//! 1 anything else.
+//! Exit codes: 0 ok, 2 usage (clap's, or [`USAGE`]), 3 [`NOT_FOUND`], 4 [`INTEGRITY`],
+//! 5 [`KEY_UNAVAILABLE`], 6 a TLS or HTTPS failure (a connection or request the core refused
+//! or could not complete), 1 anything else.
+//!
+//! A TLS failure's kind is the core's own name for the cause ([`TlsFailure::as_str`]:
+//! `pin-mismatch`, `untrusted-certificate`, `insecure-scheme`, ...), so a script can tell a
+//! pinning refusal from a server that is down without parsing the message; one exit code
+//! covers them all because the kind already says which.
 
 use std::fmt;
 
-use rukasec_core::Error;
+use rukasec_core::{Error, TlsFailure};
 
 /// An item, or an account, that is absent (or expired).
 pub const NOT_FOUND: &str = "not-found";
@@ -17,19 +23,37 @@ pub const KEY_UNAVAILABLE: &str = "key-unavailable";
 pub const INVALID_INPUT: &str = "invalid-input";
 /// A bug (an invariant did not hold).
 pub const INTERNAL: &str = "internal";
+/// Arguments that parse but do not go together (clap reports the others itself).
+pub const USAGE: &str = "usage";
+
+/// The exit code of every TLS or HTTPS failure (kind: [`TlsFailure::as_str`]).
+pub const TLS_EXIT_CODE: u8 = 6;
 
 /// A failed command. Printed as `<kind>: <message>`.
 #[derive(Debug)]
 pub struct Failure {
     kind: &'static str,
     message: String,
+    /// Whether the kind is a [`TlsFailure`]'s (exit code [`TLS_EXIT_CODE`]).
+    tls: bool,
 }
 
 impl Failure {
+    /// A failure of `kind` (one of the constants above, or another fixed name).
     pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
         Self {
             kind,
             message: message.into(),
+            tls: false,
+        }
+    }
+
+    /// A TLS or HTTPS failure, named by its cause.
+    pub fn tls(failure: TlsFailure, message: impl Into<String>) -> Self {
+        Self {
+            kind: failure.as_str(),
+            message: message.into(),
+            tls: true,
         }
     }
 
@@ -39,10 +63,14 @@ impl Failure {
         self
     }
 
-    /// The process exit code for this failure: 3 not found, 4 integrity, 5 key unavailable,
-    /// 1 anything else (2, usage, is clap's).
+    /// The process exit code for this failure: 2 usage, 3 not found, 4 integrity, 5 key
+    /// unavailable, 6 TLS, 1 anything else.
     pub fn exit_code(&self) -> u8 {
+        if self.tls {
+            return TLS_EXIT_CODE;
+        }
         match self.kind {
+            USAGE => 2,
             NOT_FOUND => 3,
             INTEGRITY => 4,
             KEY_UNAVAILABLE => 5,
@@ -59,6 +87,10 @@ impl fmt::Display for Failure {
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
+        if let Error::Tls { failure, reason } = error {
+            // The kind is the cause's name; the core's message would repeat it.
+            return Self::tls(failure, reason);
+        }
         let kind = match error {
             Error::InvalidInput { .. } => INVALID_INPUT,
             Error::CryptoUnavailable => "crypto-unavailable",
@@ -109,6 +141,22 @@ mod tests {
             assert_eq!((failure.kind, failure.exit_code()), (kind, code));
         }
         assert_eq!(Failure::new(NOT_FOUND, "absent").exit_code(), 3);
+        assert_eq!(Failure::new(USAGE, "give a backup pin").exit_code(), 2);
         assert_eq!(Failure::from(std::io::Error::other("x")).exit_code(), 1);
+    }
+
+    #[test]
+    fn tls_failures_are_named_by_their_cause_and_exit_6() {
+        let failure = Failure::from(Error::Tls {
+            failure: TlsFailure::PinMismatch,
+            reason: "the certificate chain of pay.rukapay.test matches none of the pins".to_owned(),
+        });
+        assert_eq!(failure.exit_code(), TLS_EXIT_CODE);
+        assert_eq!(
+            failure.to_string(),
+            "pin-mismatch: the certificate chain of pay.rukapay.test matches none of the pins"
+        );
+        let failure = Failure::tls(TlsFailure::InsecureScheme, "http");
+        assert_eq!((failure.kind, failure.exit_code()), ("insecure-scheme", 6));
     }
 }

@@ -231,6 +231,19 @@ fn version_self_test_and_demo_run() {
         "alice -> KeyUnavailable, bob reads 2 of 2",
         "event: vault_integrity_failure [Critical] what=value",
         "event: vault_account_deleted",
+        "[4] pinned TLS",
+        "  leaf         sha256/",
+        "  intermediate sha256/",
+        "  root         sha256/",
+        "  backup       sha256/",
+        "pinned to leaf + backup: HTTP/2.0 200 OK \"hello from the rukasec test server\"",
+        "pinned to root + backup",
+        "refused: pin-mismatch: the certificate chain of pay.rukapay.test matches none",
+        "event: pin_mismatch [Error] enforced=true host=pay.rukapay.test",
+        "the same pins, report-only: HTTP/2.0 200 OK",
+        "event: pin_mismatch_report_only [Warning] enforced=false",
+        "refused before connecting: insecure-scheme:",
+        "the server saw 3 requests: none from the refused GETs",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
     }

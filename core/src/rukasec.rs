@@ -12,8 +12,8 @@ use crate::error::Result;
 use crate::events::{EventBus, SecurityEvent, SecurityEventKind, SecurityEventListener};
 use crate::selftest::{CryptoGate, SelfTestReport, global_gate};
 use crate::tls::{
-    CertificateSummary, ClientOptions, HttpsClient, PinChecker, PinPolicy, SpkiPin,
-    parse_certificates,
+    CertificateSummary, ClientOptions, HttpsClient, PinChecker, PinPolicy, PolicyStore,
+    PolicyUpdater, SignedPolicyVerifier, SpkiPin, parse_certificates,
 };
 use crate::vault::{KeyWrapper, Vault};
 
@@ -113,6 +113,24 @@ impl RukaSec {
         Ok(PinChecker::new(
             policy,
             extra_roots,
+            Arc::clone(&self.events),
+        ))
+    }
+
+    /// An installer of signed pin-policy updates verified by `verifier` and kept in `store`.
+    /// Its `PinPolicyUpdated` / `PinPolicyRejected` events go to this core's listener.
+    ///
+    /// # Errors
+    /// `CryptoUnavailable` after a failed self-test.
+    pub fn policy_updater(
+        &self,
+        verifier: SignedPolicyVerifier,
+        store: Arc<dyn PolicyStore>,
+    ) -> Result<PolicyUpdater> {
+        self.crypto("policy_updater")?;
+        Ok(PolicyUpdater::new(
+            verifier,
+            store,
             Arc::clone(&self.events),
         ))
     }

@@ -43,7 +43,7 @@ pub enum SecurityEventKind {
     /// `details` as for `PinMismatch`, `enforced` = `false`.
     PinMismatchReportOnly,
     /// A host's pin set has expired, so only normal certificate verification applies to it.
-    /// `details`: `host`, `pattern`, `expired_at`.
+    /// `details`: `host`, `pattern`, `expired_at` (RFC 3339, UTC).
     PinSetExpired,
     /// A server's certificate failed normal verification (untrusted, expired, wrong name) or
     /// the handshake was refused. `details`: `host`, `failure`.

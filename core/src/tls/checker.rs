@@ -127,8 +127,7 @@ impl PinChecker {
     fn expired(&self, host: &str, domain: &DomainPolicy) {
         let expired_at = domain
             .expires()
-            .and_then(|at| at.duration_since(SystemTime::UNIX_EPOCH).ok())
-            .map_or_else(String::new, |since| since.as_secs().to_string());
+            .map_or_else(String::new, super::policy::date::format_rfc3339);
         self.events.emit(
             SecurityEvent::new(SecurityEventKind::PinSetExpired)
                 .with_detail("host", host)

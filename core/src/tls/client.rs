@@ -118,6 +118,8 @@ struct Shared {
     stack: RwLock<Arc<Stack>>,
     hsts: HstsStore,
     reports: Arc<ReportSink>,
+    /// Held while reports are being sent, so `flush_reports` also waits for a background send.
+    flushing: tokio::sync::Mutex<()>,
     /// The port last requested per host, for reports (the pin check only sees the name).
     ports: Mutex<HashMap<String, u16>>,
 }
@@ -151,6 +153,7 @@ impl HttpsClient {
                 stack: RwLock::new(Arc::new(stack)),
                 hsts: HstsStore::default(),
                 reports,
+                flushing: tokio::sync::Mutex::new(()),
                 ports: Mutex::new(HashMap::new()),
             }),
         })
@@ -214,8 +217,9 @@ impl HttpsClient {
         result
     }
 
-    /// Sends the pin-failure reports waiting to go out (identical ones at most once a day).
-    /// Returns how many were sent.
+    /// Sends the pin-failure reports waiting to go out (identical ones at most once a day),
+    /// after waiting for a send already under way (`send` starts one in the background).
+    /// Returns how many this call sent.
     pub async fn flush_reports(&self) -> usize {
         self.shared.flush_reports().await
     }
@@ -364,6 +368,7 @@ impl Shared {
         let Ok(crypto) = Crypto::get() else {
             return 0;
         };
+        let _flushing = self.flushing.lock().await;
         let mut sent = 0;
         for report in self.reports.take() {
             let port = lock(&self.ports).get(report.host()).copied().unwrap_or(443);
