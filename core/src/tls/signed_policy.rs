@@ -831,7 +831,7 @@ mod tests {
     }
 
     #[test]
-    fn expired_documents_are_failure() {
+    fn expired_documents_are_refused() {
         let verifier = verifier(&[&signing_key(1)]);
         let doc = jws(
             &signing_key(1),
