@@ -22,6 +22,11 @@ command -v dbus-send >/dev/null 2>&1 || missing_apt+=(dbus-bin)
 command -v keyctl >/dev/null 2>&1 || missing_apt+=(keyutils)
 
 command -v python3 >/dev/null 2>&1 || missing_apt+=(python3 python3-pip)
+# scripts/check-mobile.sh: ring's C and assembly, compiled by Debian's clang for the phone
+# targets (freestanding, no SDK); curl is the reference client of the TLS benchmark.
+command -v clang >/dev/null 2>&1 || missing_apt+=(clang)
+command -v llvm-ar >/dev/null 2>&1 || missing_apt+=(llvm)
+command -v curl >/dev/null 2>&1 || missing_apt+=(curl)
 
 if [[ ${#missing_apt[@]} -gt 0 ]]; then
   if [[ $EUID -ne 0 ]]; then

@@ -49,6 +49,27 @@ pub enum SecurityEventKind {
     VaultKeyRotated,
     /// A vault account was deleted (crypto-shredded) or reset. `details["mode"]`.
     VaultAccountDeleted,
+    /// A server's chain matched none of its enforced pins; the connection was refused.
+    /// `details`: `host`, `pattern`, `presented` (the chain's pins), `enforced` = `true`.
+    PinMismatch,
+    /// A server's chain matched none of its report-only pins; the connection went ahead.
+    /// `details` as for `PinMismatch`, `enforced` = `false`.
+    PinMismatchReportOnly,
+    /// A host's pin set has expired: only normal verification applies to it. `details`:
+    /// `host`, `pattern`, `expired_at`.
+    PinSetExpired,
+    /// A server's certificate failed normal verification or the handshake was refused.
+    /// `details`: `host`, `failure`.
+    TlsVerificationFailed,
+    /// A signed pin-policy update was installed. `details["version"]`.
+    PinPolicyUpdated,
+    /// A signed pin-policy update was refused. `details["failure"]`, and `details["version"]`
+    /// when the document could be read.
+    PinPolicyRejected,
+    /// A pin-failure report was sent. `details`: `host`, `status`.
+    PinReportSent,
+    /// A pin-failure report could not be sent. `details`: `host`, `failure`.
+    PinReportFailed,
     /// A kind this version of the bindings does not know yet. `details["kind"]` names it.
     Other,
 }
@@ -79,6 +100,18 @@ impl From<&core::SecurityEvent> for SecurityEvent {
             core::SecurityEventKind::VaultKeyUnavailable => SecurityEventKind::VaultKeyUnavailable,
             core::SecurityEventKind::VaultKeyRotated => SecurityEventKind::VaultKeyRotated,
             core::SecurityEventKind::VaultAccountDeleted => SecurityEventKind::VaultAccountDeleted,
+            core::SecurityEventKind::PinMismatch => SecurityEventKind::PinMismatch,
+            core::SecurityEventKind::PinMismatchReportOnly => {
+                SecurityEventKind::PinMismatchReportOnly
+            }
+            core::SecurityEventKind::PinSetExpired => SecurityEventKind::PinSetExpired,
+            core::SecurityEventKind::TlsVerificationFailed => {
+                SecurityEventKind::TlsVerificationFailed
+            }
+            core::SecurityEventKind::PinPolicyUpdated => SecurityEventKind::PinPolicyUpdated,
+            core::SecurityEventKind::PinPolicyRejected => SecurityEventKind::PinPolicyRejected,
+            core::SecurityEventKind::PinReportSent => SecurityEventKind::PinReportSent,
+            core::SecurityEventKind::PinReportFailed => SecurityEventKind::PinReportFailed,
             other => {
                 details.insert("kind".to_owned(), other.as_str().to_owned());
                 SecurityEventKind::Other
@@ -145,6 +178,53 @@ impl From<core::EventStats> for EventStats {
             delivered: stats.delivered,
             dropped: stats.dropped,
             listener_failures: stats.listener_failures,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `PinMismatchReportOnly` -> `pin_mismatch_report_only`.
+    fn snake_case(name: &str) -> String {
+        let mut snake = String::new();
+        for (i, c) in name.chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                snake.push('_');
+            }
+            snake.push(c.to_ascii_lowercase());
+        }
+        snake
+    }
+
+    #[test]
+    fn every_core_kind_maps_to_the_kind_of_the_same_name() {
+        use rukasec_core::events::SecurityEventKind as K;
+        let all = [
+            K::SelfTestPassed,
+            K::SelfTestFailed,
+            K::CryptoRefused,
+            K::VaultIntegrityFailure,
+            K::VaultKeyUnavailable,
+            K::VaultKeyRotated,
+            K::VaultAccountDeleted,
+            K::PinMismatch,
+            K::PinMismatchReportOnly,
+            K::PinSetExpired,
+            K::TlsVerificationFailed,
+            K::PinPolicyUpdated,
+            K::PinPolicyRejected,
+            K::PinReportSent,
+            K::PinReportFailed,
+        ];
+        for kind in all {
+            let event =
+                SecurityEvent::from(&core::SecurityEvent::new(kind).with_detail("host", "h"));
+            assert_eq!(snake_case(&format!("{:?}", event.kind)), kind.as_str());
+            assert_eq!(event.severity, kind.severity().into());
+            assert_eq!(event.details.get("host").map(String::as_str), Some("h"));
+            assert!(!event.details.contains_key("kind"));
         }
     }
 }

@@ -1,6 +1,9 @@
 //! Panic containment at the FFI boundary.
 
+use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::pin;
+use std::task::Poll;
 
 use crate::RukaSecError;
 
@@ -21,6 +24,32 @@ where
     P: From<E> + From<RukaSecError>,
 {
     match catch_unwind(AssertUnwindSafe(call)) {
+        Ok(result) => result.map_err(P::from),
+        Err(_panic) => Err(P::from(RukaSecError::Internal {
+            reason: PANIC_REASON.to_owned(),
+        })),
+    }
+}
+
+/// [`guard_with`] for an `async` export: every poll of `future` runs inside `catch_unwind`, and a
+/// panic ends the call with `P::from(RukaSecError::Internal)` (the future is not polled again).
+/// Runs on the caller's task, so cancelling the call from Kotlin or Swift drops `future`.
+pub(crate) async fn guard_future<T, E, P>(
+    future: impl Future<Output = Result<T, E>>,
+) -> Result<T, P>
+where
+    P: From<E> + From<RukaSecError>,
+{
+    let mut future = pin!(future);
+    let outcome = poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(result)) => Poll::Ready(Ok(result)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        },
+    )
+    .await;
+    match outcome {
         Ok(result) => result.map_err(P::from),
         Err(_panic) => Err(P::from(RukaSecError::Internal {
             reason: PANIC_REASON.to_owned(),
@@ -69,6 +98,36 @@ mod tests {
             Err(RukaSecError::Crypto { .. })
         ));
         assert_eq!(guard(|| Ok::<_, Error>(7)), Ok(7));
+    }
+
+    #[test]
+    fn a_panic_in_a_future_becomes_an_internal_error_of_the_area() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let result: Result<(), crate::TlsError> = runtime.block_on(guard_future(async {
+            tokio::task::yield_now().await;
+            if true {
+                panic!("secret-ish detail 42");
+            }
+            Ok::<_, Error>(())
+        }));
+        match result {
+            Err(crate::TlsError::Internal { reason }) => {
+                assert!(reason.contains(PANIC_REASON), "{reason}");
+                assert!(!reason.contains("42"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let ok: Result<u8, crate::TlsError> =
+            runtime.block_on(guard_future(async { Ok::<_, Error>(7) }));
+        assert_eq!(ok, Ok(7));
+        let failed: Result<(), crate::TlsError> =
+            runtime.block_on(guard_future(async { Err(Error::CryptoUnavailable) }));
+        assert!(matches!(
+            failed,
+            Err(crate::TlsError::CryptoUnavailable { .. })
+        ));
     }
 
     #[test]

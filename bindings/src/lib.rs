@@ -6,12 +6,14 @@
 //! adapter that lets a Kotlin/Swift listener act as a core listener, and the async glue
 //! (tokio). If a line here decides something, it belongs in the core.
 //!
-//! Every export that can fail returns `Result<_, RukaSecError>` and runs inside [`guard`], so a
-//! Rust panic reaches the app as `RukaSecError::Internal`, never as a crash.
+//! Every export that can fail returns `Result<_, E>` with its area's error enum (`RukaSecError`,
+//! `VaultError`, `TlsError`) and runs inside [`guard`] (or `guard_with`, `guard_future`), so a
+//! Rust panic reaches the app as that enum's `Internal`, never as a crash.
 
 mod error;
 mod events;
 mod guard;
+mod https;
 mod rukasec;
 #[cfg(feature = "ffi-testing")]
 mod testing;
@@ -20,8 +22,14 @@ mod vault;
 
 pub use error::RukaSecError;
 pub use events::{EventStats, SecurityEvent, SecurityEventKind, SecurityEventListener, Severity};
+pub use https::{
+    HostAddress, HttpHeader, HttpRequest, HttpResponse, HttpsClient, HttpsClientOptions,
+};
 pub use rukasec::{KatResult, RukaSec, SelfTestReport};
-pub use tls::{CertificateSummary, spki_sha256_pin};
+pub use tls::{
+    CertificateSummary, DomainPin, PinChecker, PinOutcome, PinPolicy, PolicyUpdater, TlsError,
+    spki_sha256_pin,
+};
 pub use vault::{
     DataClass, KeyWrapper, KeyWrapperError, RotationReport, Vault, VaultError, VaultItem,
 };

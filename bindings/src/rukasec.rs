@@ -7,8 +7,9 @@ use rukasec_core::selftest as core_selftest;
 
 use crate::events::to_core_listener;
 use crate::{
-    CertificateSummary, EventStats, KeyWrapper, RukaSecError, SecurityEventListener, Vault,
-    VaultError, guard,
+    CertificateSummary, EventStats, HttpsClient, HttpsClientOptions, KeyWrapper, PinChecker,
+    PinPolicy, PolicyUpdater, RukaSecError, SecurityEventListener, TlsError, Vault, VaultError,
+    guard,
 };
 
 /// The outcome of one known-answer test.
@@ -126,5 +127,48 @@ impl RukaSec {
         wrapper: Arc<dyn KeyWrapper>,
     ) -> Result<Arc<Vault>, VaultError> {
         Vault::open(&self.0, &dir, wrapper)
+    }
+
+    /// An HTTPS-only client that verifies every connection with the platform, then `policy`.
+    /// Its pin and TLS events go to this core's listener.
+    pub fn https_client(
+        &self,
+        options: HttpsClientOptions,
+        policy: Arc<PinPolicy>,
+    ) -> Result<Arc<HttpsClient>, TlsError> {
+        HttpsClient::create(&self.0, options, &policy)
+    }
+
+    /// A checker of `policy` for chains that OkHttp or URLSession verified. `extra_roots_der`
+    /// (DER) let root pins match chains that end at them.
+    pub fn pin_checker(
+        &self,
+        policy: Arc<PinPolicy>,
+        extra_roots_der: Vec<Vec<u8>>,
+    ) -> Result<Arc<PinChecker>, TlsError> {
+        PinChecker::create(&self.0, &policy, extra_roots_der)
+    }
+
+    /// An installer of signed pin-policy updates trusting `public_keys` (P-256
+    /// SubjectPublicKeyInfo, PEM or DER: Kotlin's `PublicKey.encoded`), keeping the installed
+    /// document in the file `store_path` (its directory must exist).
+    pub fn policy_updater(
+        &self,
+        public_keys: Vec<Vec<u8>>,
+        store_path: String,
+    ) -> Result<Arc<PolicyUpdater>, TlsError> {
+        PolicyUpdater::in_file(&self.0, &public_keys, &store_path)
+    }
+
+    /// [`Self::policy_updater`] keeping the installed document in `vault` under `account`
+    /// (namespace `rukasec.tls`; a fixed id such as `device` when the policy is not per
+    /// customer).
+    pub fn policy_updater_in_vault(
+        &self,
+        public_keys: Vec<Vec<u8>>,
+        vault: Arc<Vault>,
+        account: String,
+    ) -> Result<Arc<PolicyUpdater>, TlsError> {
+        PolicyUpdater::in_vault(&self.0, &public_keys, &vault, &account)
     }
 }

@@ -1,5 +1,9 @@
 //! Exports that only the binding test suites call (feature `ffi-testing`, off in app builds).
 
+use std::sync::Arc;
+
+use rukasec_core::tls::test_server::{TestPki, TestServer, TestServerOptions, pin_of};
+
 use crate::{RukaSecError, guard};
 
 /// Panics inside a fallible call, to prove the app receives `RukaSecError::Internal`.
@@ -11,4 +15,97 @@ pub fn ffi_testing_panic() -> Result<(), RukaSecError> {
             panic!("deliberate panic for the binding tests") // invariant: test-only export
         }
     })
+}
+
+/// A local HTTPS server on `127.0.0.1` with its own generated root, intermediate and leaf (for
+/// `pay.rukapay.test`), so the binding tests can make real pinned requests. Stops when
+/// destroyed (`close()` in Kotlin, the last reference in Swift).
+#[derive(uniffi::Object)]
+pub struct TestTlsServer {
+    server: TestServer,
+    host: String,
+    root_der: Vec<u8>,
+    leaf_pin: String,
+    intermediate_pin: String,
+    root_pin: String,
+}
+
+#[uniffi::export]
+impl TestTlsServer {
+    /// Generates a PKI and starts a server on a free port; `tls12_only` serves TLS 1.2 only.
+    #[uniffi::constructor]
+    pub fn start(tls12_only: bool) -> Result<Arc<Self>, RukaSecError> {
+        guard(|| {
+            let pki = TestPki::new()?;
+            let options = TestServerOptions {
+                tls12_only,
+                ..TestServerOptions::default()
+            };
+            let host = options.hosts.first().cloned().unwrap_or_default();
+            let server = TestServer::start(&pki, options)?;
+            let chain = server.chain_der();
+            let pin = |der: Option<&Vec<u8>>| {
+                pin_of(der.map_or(&[][..], Vec::as_slice)).map(|pin| pin.to_string())
+            };
+            Ok::<_, rukasec_core::Error>(Arc::new(Self {
+                host,
+                leaf_pin: pin(chain.first())?,
+                intermediate_pin: pin(chain.get(1))?,
+                root_pin: pin(Some(&pki.root_der()))?,
+                root_der: pki.root_der(),
+                server,
+            }))
+        })
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.server.addr().port()
+    }
+
+    /// `127.0.0.1:PORT`, for `HttpsClientOptions.resolve`.
+    pub fn address(&self) -> String {
+        self.server.addr().to_string()
+    }
+
+    /// The host name its leaf is for: `pay.rukapay.test`.
+    pub fn host(&self) -> String {
+        self.host.clone()
+    }
+
+    /// The test root, DER (the client's extra trust anchor).
+    pub fn root_der(&self) -> Vec<u8> {
+        self.root_der.clone()
+    }
+
+    /// The chain it sends, leaf first, DER.
+    pub fn chain_der(&self) -> Vec<Vec<u8>> {
+        self.server.chain_der()
+    }
+
+    /// The leaf's SPKI pin.
+    pub fn leaf_pin(&self) -> String {
+        self.leaf_pin.clone()
+    }
+
+    /// The intermediate's SPKI pin.
+    pub fn intermediate_pin(&self) -> String {
+        self.intermediate_pin.clone()
+    }
+
+    /// The root's SPKI pin.
+    pub fn root_pin(&self) -> String {
+        self.root_pin.clone()
+    }
+
+    /// `https://pay.rukapay.test:PORT/<path>` (one leading `/` of `path` is dropped).
+    pub fn url(&self, path: String) -> String {
+        let path = path.strip_prefix('/').unwrap_or(&path);
+        format!("https://{}:{}/{path}", self.host, self.port())
+    }
+
+    /// Requests it has received (handshakes refused by the client do not count).
+    pub fn request_count(&self) -> u32 {
+        u32::try_from(self.server.requests().len()).unwrap_or(u32::MAX)
+    }
 }

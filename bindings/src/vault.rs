@@ -241,7 +241,7 @@ pub struct RotationReport {
 /// The encrypted per-account store. Calls block on disk and keystore: make them off the main
 /// thread. Safe from many threads.
 #[derive(uniffi::Object)]
-pub struct Vault(core::Vault);
+pub struct Vault(pub(crate) Arc<core::Vault>);
 
 impl Vault {
     pub(crate) fn open(
@@ -252,7 +252,7 @@ impl Vault {
         guard_with(|| {
             rukasec
                 .open_vault(Path::new(dir), Arc::new(ForeignKeyWrapper(wrapper)))
-                .map(|vault| Arc::new(Self(vault)))
+                .map(|vault| Arc::new(Self(Arc::new(vault))))
         })
     }
 }

@@ -166,7 +166,7 @@ impl HostPattern {
 
     /// Whether the pattern was parsed with `include_subdomains` (an exact name with its
     /// subdomains), as opposed to `**.`, which covers the same hosts.
-    pub(crate) fn has_subdomains_flag(&self) -> bool {
+    pub fn has_subdomains_flag(&self) -> bool {
         self.kind == Kind::Subtree
     }
 

@@ -121,10 +121,7 @@ pub(crate) fn platform_verifier(
 pub(crate) fn platform_verifier(
     provider: Arc<CryptoProvider>,
     roots: impl Iterator<Item = CertificateDer<'static>>,
-) -> Result<(
-    Arc<dyn ServerCertVerifier>,
-    Option<Arc<dyn ServerCertVerifier>>,
-)> {
+) -> Result<Verifiers> {
     let platform = rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
         .map_err(|_| Error::invalid_input("the platform verifier is not initialised"))?;
     let mut store = rustls::RootCertStore::empty();

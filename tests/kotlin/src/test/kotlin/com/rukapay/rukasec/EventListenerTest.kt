@@ -154,6 +154,8 @@ class EventListenerTest {
             listOf(
                 "SELF_TEST_PASSED", "SELF_TEST_FAILED", "CRYPTO_REFUSED",
                 "VAULT_INTEGRITY_FAILURE", "VAULT_KEY_UNAVAILABLE", "VAULT_KEY_ROTATED", "VAULT_ACCOUNT_DELETED",
+                "PIN_MISMATCH", "PIN_MISMATCH_REPORT_ONLY", "PIN_SET_EXPIRED", "TLS_VERIFICATION_FAILED",
+                "PIN_POLICY_UPDATED", "PIN_POLICY_REJECTED", "PIN_REPORT_SENT", "PIN_REPORT_FAILED",
                 "OTHER",
             ),
             SecurityEventKind.entries.map { it.name },

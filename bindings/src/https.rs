@@ -1,0 +1,342 @@
+//! The pinned HTTPS-only client for the app: records mirrored with `From`, the client a newtype
+//! forwarding to the core's.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rukasec_core::Error;
+use rukasec_core::tls as core;
+
+use crate::guard::{guard_future, guard_with};
+use crate::{PinOutcome, PinPolicy, TlsError};
+
+/// A fixed address for a host name (the certificate is still verified for the name).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HostAddress {
+    /// The host name, as in the URL.
+    pub host: String,
+    /// `IP:port`, e.g. `127.0.0.1:8443` or `[::1]:443`.
+    pub address: String,
+}
+
+/// How an [`HttpsClient`] behaves. Every field has a default: the production values.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpsClientOptions {
+    /// Also accept TLS 1.2 (ECDHE with AEAD suites only). Off: TLS 1.3 only.
+    #[uniffi(default = false)]
+    pub allow_tls12: bool,
+    /// Extra trust anchors (DER certificates) beside the platform's roots, for private PKI and
+    /// tests.
+    #[uniffi(default)]
+    pub extra_roots_der: Vec<Vec<u8>>,
+    /// Time allowed to open a connection (TCP and TLS handshake), in milliseconds.
+    #[uniffi(default = 10000)]
+    pub connect_timeout_ms: u64,
+    /// Time allowed for a whole request, redirects and body included, in milliseconds.
+    #[uniffi(default = 30000)]
+    pub request_timeout_ms: u64,
+    /// Largest response body accepted, in bytes.
+    #[uniffi(default = 10485760)]
+    pub max_response_bytes: u64,
+    /// Redirects followed at most (each hop is pinned); 0 refuses every redirect.
+    #[uniffi(default = 5)]
+    pub max_redirects: u32,
+    /// Fixed addresses for host names.
+    #[uniffi(default)]
+    pub resolve: Vec<HostAddress>,
+    /// The app's id in pin-failure reports (`com.rukapay.app`).
+    #[uniffi(default = "")]
+    pub app_id: String,
+    /// The app's version in pin-failure reports (`4.2.0`).
+    #[uniffi(default = "")]
+    pub app_version: String,
+}
+
+impl TryFrom<HttpsClientOptions> for core::ClientOptions {
+    type Error = Error;
+
+    fn try_from(options: HttpsClientOptions) -> Result<Self, Error> {
+        let resolve = options
+            .resolve
+            .into_iter()
+            .map(|entry| {
+                entry
+                    .address
+                    .parse::<SocketAddr>()
+                    .map(|addr| (entry.host, addr))
+                    .map_err(|_| Error::InvalidInput {
+                        reason: "a resolve address is not IP:port".to_owned(),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let defaults = Self::default();
+        Ok(Self {
+            tls: core::TlsOptions {
+                allow_tls12: options.allow_tls12,
+                extra_roots: options.extra_roots_der,
+                ..defaults.tls
+            },
+            connect_timeout: Duration::from_millis(options.connect_timeout_ms),
+            request_timeout: Duration::from_millis(options.request_timeout_ms),
+            max_response_bytes: options.max_response_bytes,
+            max_redirects: usize::try_from(options.max_redirects).unwrap_or(usize::MAX),
+            resolve,
+            report_context: core::ReportContext {
+                app_id: options.app_id,
+                app_version: options.app_version,
+            },
+            ..defaults
+        })
+    }
+}
+
+/// One header field.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpHeader {
+    /// The name.
+    pub name: String,
+    /// The value.
+    pub value: String,
+}
+
+fn headers_from(headers: Vec<(String, String)>) -> Vec<HttpHeader> {
+    headers
+        .into_iter()
+        .map(|(name, value)| HttpHeader { name, value })
+        .collect()
+}
+
+/// A request to send.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// An absolute `https://` URL (anything else throws `InsecureScheme`).
+    pub url: String,
+    /// Header fields in order; a name may repeat.
+    #[uniffi(default)]
+    pub headers: Vec<HttpHeader>,
+    /// The body (empty for none).
+    #[uniffi(default)]
+    pub body: Vec<u8>,
+}
+
+impl From<HttpRequest> for core::HttpRequest {
+    fn from(request: HttpRequest) -> Self {
+        Self {
+            method: request.method,
+            url: request.url,
+            headers: request
+                .headers
+                .into_iter()
+                .map(|header| (header.name, header.value))
+                .collect(),
+            body: request.body,
+        }
+    }
+}
+
+/// A response received.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// The URL of the final hop (after redirects).
+    pub url: String,
+    /// `HTTP/1.1`, `HTTP/2.0`.
+    pub version: String,
+    /// Header fields in order (values that are not UTF-8 are left out).
+    pub headers: Vec<HttpHeader>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl From<core::HttpResponse> for HttpResponse {
+    fn from(response: core::HttpResponse) -> Self {
+        Self {
+            status: response.status,
+            url: response.url,
+            version: response.version,
+            headers: headers_from(response.headers),
+            body: response.body,
+        }
+    }
+}
+
+/// An HTTPS-only client that verifies every connection with the platform, then the pin policy.
+/// Created by `RukaSec.httpsClient`; its pin and TLS events go to that core's listener. Safe to
+/// share; requests run concurrently over pooled connections.
+#[derive(uniffi::Object)]
+pub struct HttpsClient(Arc<core::HttpsClient>);
+
+impl HttpsClient {
+    /// A client of `rukasec` with `options` applying `policy`.
+    pub(crate) fn create(
+        rukasec: &rukasec_core::RukaSec,
+        options: HttpsClientOptions,
+        policy: &PinPolicy,
+    ) -> Result<Arc<Self>, TlsError> {
+        guard_with(|| {
+            let options = core::ClientOptions::try_from(options)?;
+            rukasec
+                .https_client(options, policy.0.clone())
+                .map(|client| Arc::new(Self(Arc::new(client))))
+        })
+    }
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl HttpsClient {
+    /// Sends `request` and reads the whole response: `suspend` in Kotlin, `async` in Swift.
+    /// Throws the `TlsError` case naming the cause (`InsecureScheme` before any connection,
+    /// `PinMismatch`, `UntrustedCertificate`, `Timeout`, ...), or `InvalidInput` for a malformed
+    /// URL, method or header. Cancelling the call drops the request.
+    pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TlsError> {
+        guard_future(async { self.0.send(request.into()).await.map(HttpResponse::from) }).await
+    }
+
+    /// Replaces the pin policy; the next request uses new connections verified under it.
+    pub fn set_policy(&self, policy: Arc<PinPolicy>) -> Result<(), TlsError> {
+        guard_with(|| self.0.set_policy(policy.0.clone()))
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> Arc<PinPolicy> {
+        Arc::new(PinPolicy(self.0.policy()))
+    }
+
+    /// Applies the policy to a chain another TLS stack verified (see `PinChecker.checkChain`);
+    /// reports go out with the next request or `flushReports`.
+    pub fn check_chain(
+        &self,
+        host: String,
+        chain_der: Vec<Vec<u8>>,
+    ) -> Result<PinOutcome, TlsError> {
+        guard_with(|| {
+            self.0
+                .check_chain(&host, &chain_der)
+                .and_then(PinOutcome::try_from)
+        })
+    }
+
+    /// The hosts that sent `Strict-Transport-Security` and are still within its `max-age`.
+    pub fn hsts_hosts(&self) -> Vec<String> {
+        self.0.hsts_hosts()
+    }
+
+    /// Sends the pin-failure reports waiting to go out (identical ones at most once a day);
+    /// returns how many were sent. `suspend` in Kotlin, `async` in Swift.
+    pub async fn flush_reports(&self) -> u32 {
+        u32::try_from(self.0.flush_reports().await).unwrap_or(u32::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The record with the values of its `#[uniffi(default)]`s.
+    fn uniffi_defaults() -> HttpsClientOptions {
+        HttpsClientOptions {
+            allow_tls12: false,
+            extra_roots_der: vec![],
+            connect_timeout_ms: 10000,
+            request_timeout_ms: 30000,
+            max_response_bytes: 10485760,
+            max_redirects: 5,
+            resolve: vec![],
+            app_id: String::new(),
+            app_version: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_foreign_defaults_are_the_core_defaults() {
+        assert_eq!(
+            core::ClientOptions::try_from(uniffi_defaults()),
+            Ok(core::ClientOptions::default())
+        );
+    }
+
+    #[test]
+    fn every_option_reaches_the_core() {
+        let options = HttpsClientOptions {
+            allow_tls12: true,
+            extra_roots_der: vec![vec![1, 2, 3]],
+            connect_timeout_ms: 1500,
+            request_timeout_ms: 2500,
+            max_response_bytes: 77,
+            max_redirects: 0,
+            resolve: vec![HostAddress {
+                host: "pay.rukapay.test".to_owned(),
+                address: "127.0.0.1:8443".to_owned(),
+            }],
+            app_id: "com.rukapay.app".to_owned(),
+            app_version: "4.2.0".to_owned(),
+        };
+        let core = core::ClientOptions::try_from(options).unwrap();
+        assert!(core.tls.allow_tls12);
+        assert_eq!(core.tls.extra_roots, vec![vec![1, 2, 3]]);
+        assert_eq!(core.connect_timeout, Duration::from_millis(1500));
+        assert_eq!(core.request_timeout, Duration::from_millis(2500));
+        assert_eq!(core.max_response_bytes, 77);
+        assert_eq!(core.max_redirects, 0);
+        assert_eq!(
+            core.resolve,
+            vec![(
+                "pay.rukapay.test".to_owned(),
+                "127.0.0.1:8443".parse().unwrap()
+            )]
+        );
+        assert_eq!(core.report_context.app_id, "com.rukapay.app");
+        assert_eq!(core.report_context.app_version, "4.2.0");
+
+        let bad = HttpsClientOptions {
+            resolve: vec![HostAddress {
+                host: "pay.rukapay.test".to_owned(),
+                address: "localhost".to_owned(),
+            }],
+            ..uniffi_defaults()
+        };
+        assert!(matches!(
+            core::ClientOptions::try_from(bad).map_err(TlsError::from),
+            Err(TlsError::InvalidInput { .. })
+        ));
+    }
+
+    #[test]
+    fn requests_and_responses_keep_header_order_and_repeats() {
+        let request = core::HttpRequest::from(HttpRequest {
+            method: "POST".to_owned(),
+            url: "https://pay.rukapay.test/".to_owned(),
+            headers: vec![
+                HttpHeader {
+                    name: "a".to_owned(),
+                    value: "1".to_owned(),
+                },
+                HttpHeader {
+                    name: "a".to_owned(),
+                    value: "2".to_owned(),
+                },
+            ],
+            body: vec![9],
+        });
+        assert_eq!(
+            request.headers,
+            vec![
+                ("a".to_owned(), "1".to_owned()),
+                ("a".to_owned(), "2".to_owned())
+            ]
+        );
+        let response = HttpResponse::from(core::HttpResponse {
+            status: 201,
+            url: "https://pay.rukapay.test/x".to_owned(),
+            version: "HTTP/2.0".to_owned(),
+            headers: request.headers.clone(),
+            body: vec![1],
+        });
+        assert_eq!(response.headers[1].value, "2");
+        assert_eq!(response.status, 201);
+    }
+}

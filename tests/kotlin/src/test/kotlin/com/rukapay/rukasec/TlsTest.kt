@@ -1,0 +1,291 @@
+package com.rukapay.rukasec
+
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import org.junit.jupiter.api.AfterEach
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertNotNull
+import org.junit.jupiter.api.Assertions.assertNull
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.BeforeEach
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+import org.junit.jupiter.api.io.TempDir
+import java.io.File
+import java.security.KeyPair
+import java.security.KeyPairGenerator
+import java.security.PrivateKey
+import java.security.Signature
+import java.security.spec.ECGenParameterSpec
+import java.util.Base64
+
+/**
+ * `HttpsClient`, `PinPolicy`, `PinChecker` and `PolicyUpdater` through the generated bindings,
+ * against the library's local HTTPS server (`TestTlsServer`, feature ffi-testing). Tests the
+ * binding (records, objects, suspend calls, `TlsException` cases, events), not the pinning
+ * logic, which the Rust suite covers.
+ */
+class TlsTest {
+    @TempDir
+    lateinit var dir: File
+
+    private lateinit var listener: RecordingListener
+    private lateinit var core: RukaSec
+    private lateinit var server: TestTlsServer
+
+    @BeforeEach
+    fun start() {
+        listener = RecordingListener()
+        core = RukaSec(listener)
+        server = TestTlsServer.start(false)
+    }
+
+    @AfterEach
+    fun stop() {
+        server.close()
+        core.close()
+    }
+
+    private fun options(roots: List<ByteArray> = listOf(server.rootDer())) = HttpsClientOptions(
+        extraRootsDer = roots,
+        resolve = listOf(HostAddress(server.host(), server.address())),
+        appId = "com.rukapay.tests",
+    )
+
+    /** An enforced pin set for the server's host: `pin` and a backup pin nobody has. */
+    private fun policy(pin: String) =
+        PinPolicy(listOf(DomainPin(pattern = server.host(), pins = listOf(pin, BACKUP_PIN))))
+
+    private fun <T> await(block: suspend () -> T): T =
+        runBlocking { withTimeout(WAIT_SECONDS * 1000) { block() } }
+
+    private fun events(kind: SecurityEventKind): List<SecurityEvent> {
+        assertTrue(core.flushEvents(WAIT_MS), "events not delivered within $WAIT_SECONDS s")
+        return listener.events.filter { it.kind == kind }
+    }
+
+    @Test
+    fun `a pinned request succeeds and every client method answers`() {
+        core.httpsClient(options(), policy(server.leafPin())).use { client ->
+            val response = await {
+                client.send(HttpRequest("POST", server.url("/hello"), listOf(HttpHeader("x-test", "1")), byteArrayOf(1, 2)))
+            }
+            assertEquals(200, response.status.toInt())
+            assertEquals("hello from the rukasec test server\n", response.body.decodeToString())
+            assertEquals(server.url("/hello"), response.url)
+            assertTrue(response.version.startsWith("HTTP/"), response.version)
+            assertEquals(1u, server.requestCount())
+
+            // Response headers arrive as records; HSTS is recorded per host; no report is pending.
+            val hsts = await { client.send(HttpRequest("GET", server.url("hsts"))) }
+            assertTrue(hsts.headers.any { it.name == "strict-transport-security" && "max-age" in it.value }, "${hsts.headers}")
+            assertEquals(listOf(server.host()), client.hstsHosts())
+            assertEquals(0u, await { client.flushReports() })
+
+            // The policy in force, as records.
+            val domain = client.policy().use { it.domains().single() }
+            assertEquals(DomainPin(server.host(), false, listOf(server.leafPin(), BACKUP_PIN), null, true, null), domain)
+        }
+    }
+
+    @Test
+    fun `a pin mismatch throws PinMismatch, emits PIN_MISMATCH, and setPolicy recovers`() {
+        core.httpsClient(options(), policy(OTHER_PIN)).use { client ->
+            val error = assertThrows<TlsException.PinMismatch> { await { client.send(HttpRequest("GET", server.url("/"))) } }
+            assertTrue(server.host() in error.reason, error.reason)
+            assertEquals(0u, server.requestCount())
+            val event = events(SecurityEventKind.PIN_MISMATCH).single()
+            assertEquals(Severity.ERROR, event.severity)
+            assertEquals(server.host(), event.details["host"])
+            assertEquals("true", event.details["enforced"])
+
+            // A TlsException is a Kotlin exception like any other.
+            val caught: TlsException = assertThrows { await { client.send(HttpRequest("GET", server.url("/"))) } }
+            assertTrue(caught is TlsException.PinMismatch)
+
+            client.setPolicy(policy(server.intermediatePin()))
+            assertEquals(200, await { client.send(HttpRequest("GET", server.url("/"))) }.status.toInt())
+        }
+    }
+
+    @Test
+    fun `an untrusted server throws UntrustedCertificate with TLS_VERIFICATION_FAILED`() {
+        TestTlsServer.start(false).use { stranger ->
+            // Trusts another test root than the one that issued the server's chain.
+            core.httpsClient(options(listOf(stranger.rootDer())), PinPolicy(emptyList())).use { client ->
+                assertThrows<TlsException.UntrustedCertificate> { await { client.send(HttpRequest("GET", server.url("/"))) } }
+            }
+        }
+        val event = events(SecurityEventKind.TLS_VERIFICATION_FAILED).single()
+        assertEquals(server.host(), event.details["host"])
+        assertEquals("untrusted-certificate", event.details["failure"])
+    }
+
+    @Test
+    fun `a TLS 1_2 server throws ProtocolVersion unless allowTls12`() {
+        TestTlsServer.start(true).use { tls12 ->
+            val options = HttpsClientOptions(
+                extraRootsDer = listOf(tls12.rootDer()),
+                resolve = listOf(HostAddress(tls12.host(), tls12.address())),
+            )
+            val pinned = PinPolicy(listOf(DomainPin(pattern = tls12.host(), pins = listOf(tls12.rootPin(), BACKUP_PIN))))
+            core.httpsClient(options, pinned).use { client ->
+                assertThrows<TlsException.ProtocolVersion> { await { client.send(HttpRequest("GET", tls12.url("/"))) } }
+            }
+            core.httpsClient(options.copy(allowTls12 = true), pinned).use { client ->
+                assertEquals(200, await { client.send(HttpRequest("GET", tls12.url("/"))) }.status.toInt())
+            }
+            assertEquals(1u, tls12.requestCount())
+        }
+    }
+
+    @Test
+    fun `http URLs throw InsecureScheme before any connection`() {
+        core.httpsClient(options(), policy(server.leafPin())).use { client ->
+            val url = "http://${server.host()}:${server.port()}/"
+            val error = assertThrows<TlsException.InsecureScheme> { await { client.send(HttpRequest("GET", url)) } }
+            assertTrue("http" in error.reason, error.reason)
+            assertThrows<TlsException.InvalidInput> { await { client.send(HttpRequest("GET", "not a url")) } }
+        }
+        assertEquals(0u, server.requestCount())
+    }
+
+    @Test
+    fun `checkChain from Kotlin matches, refuses and reports unpinned hosts`() {
+        val chain = server.chainDer()
+        core.pinChecker(policy(server.rootPin()), listOf(server.rootDer())).use { checker ->
+            assertEquals(PinOutcome.MATCHED, checker.checkChain(server.host(), chain))
+            assertEquals(PinOutcome.UNPINNED, checker.checkChain("other.rukapay.test", chain))
+            assertThrows<TlsException.InvalidInput> { checker.checkChain(server.host(), emptyList()) }
+        }
+        core.pinChecker(policy(OTHER_PIN), emptyList()).use { checker ->
+            assertThrows<TlsException.PinMismatch> { checker.checkChain(server.host(), chain) }
+        }
+        val reportOnly = PinPolicy(listOf(DomainPin(pattern = "**.rukapay.test", pins = listOf(OTHER_PIN), enforce = false)))
+        core.httpsClient(options(), reportOnly).use { client ->
+            assertEquals(PinOutcome.REPORT_ONLY_MISMATCH, client.checkChain(server.host(), chain))
+        }
+        val expired = PinPolicy(listOf(DomainPin(server.host(), false, listOf(OTHER_PIN, BACKUP_PIN), 1_000uL, true, null)))
+        core.pinChecker(expired, emptyList()).use { assertEquals(PinOutcome.EXPIRED, it.checkChain(server.host(), chain)) }
+
+        assertEquals(1, events(SecurityEventKind.PIN_MISMATCH).size)
+        assertEquals("false", events(SecurityEventKind.PIN_MISMATCH_REPORT_ONLY).single().details["enforced"])
+        assertEquals(server.host(), events(SecurityEventKind.PIN_SET_EXPIRED).single().details["host"])
+        assertEquals(listOf("UNPINNED", "MATCHED", "EXPIRED", "REPORT_ONLY_MISMATCH"), PinOutcome.entries.map { it.name })
+    }
+
+    @Test
+    fun `invalid policies and options throw InvalidInput`() {
+        val single = DomainPin(pattern = "api.rukapay.com", pins = listOf(OTHER_PIN))
+        val error = assertThrows<TlsException.InvalidInput> { PinPolicy(listOf(single)) }
+        assertTrue("backup" in error.reason, error.reason)
+        assertThrows<TlsException.InvalidInput> { PinPolicy(listOf(single.copy(pins = listOf("sha1/abc", OTHER_PIN)))) }
+        assertThrows<TlsException.InvalidInput> { PinPolicy(listOf(single.copy(pattern = "*.com", pins = listOf(OTHER_PIN, BACKUP_PIN)))) }
+        assertThrows<TlsException.InvalidInput> { PinPolicy.fromJson("{\"domains\": [], \"extra\": 1}") }
+        assertThrows<TlsException.InvalidInput> { PinPolicy.fromJson("not json") }
+        assertThrows<TlsException.InvalidInput> {
+            core.httpsClient(options().copy(resolve = listOf(HostAddress(server.host(), "localhost"))), PinPolicy(emptyList()))
+        }
+        // Report-only sets may have one pin.
+        PinPolicy(listOf(single.copy(enforce = false))).close()
+    }
+
+    @Test
+    fun `PinPolicy fromJson and toJson round trip through the records`() {
+        val json = """
+            {"domains": [
+              {"pattern": "api.rukapay.com", "include_subdomains": true, "pins": ["$OTHER_PIN", "$BACKUP_PIN"],
+               "expires": "2099-12-31", "report_uri": "https://reports.rukapay.com/pins"},
+              {"pattern": "*.cdn.rukapay.com", "pins": ["$OTHER_PIN"], "enforce": false}
+            ]}
+        """.trimIndent()
+        val policy = PinPolicy.fromJson(json)
+        val domains = policy.domains()
+        assertEquals(
+            DomainPin("api.rukapay.com", true, listOf(OTHER_PIN, BACKUP_PIN), 4_102_444_800_000uL, true, "https://reports.rukapay.com/pins"),
+            domains[0],
+        )
+        assertEquals(DomainPin(pattern = "*.cdn.rukapay.com", pins = listOf(OTHER_PIN), enforce = false), domains[1])
+        PinPolicy.fromJson(policy.toJson()).use { assertEquals(domains, it.domains()) }
+        PinPolicy(domains).use { assertEquals(policy.toJson(), it.toJson()) }
+        policy.close()
+    }
+
+    @Test
+    fun `PolicyUpdater installs a signed policy and refuses rollback, tampering and expiry`() {
+        val keys = KeyPairGenerator.getInstance("EC").apply { initialize(ECGenParameterSpec("secp256r1")) }.generateKeyPair()
+        val store = File(dir, "pin-policy.jws")
+        core.policyUpdater(listOf(keys.public.encoded), store.path).use { updater ->
+            assertNull(updater.installed())
+            assertNull(updater.installedVersion())
+
+            val installed = updater.apply(signedPolicy(keys, version = 3))
+            assertEquals(listOf(server.leafPin(), BACKUP_PIN), installed.domains().single().pins)
+            assertEquals(3uL, updater.installedVersion())
+            assertEquals(installed.domains(), updater.installed()?.domains())
+            assertTrue(store.isFile)
+
+            assertThrows<TlsException.PolicyRollback> { updater.apply(signedPolicy(keys, version = 2)) }
+            val good = signedPolicy(keys, version = 4)
+            val i = good.lastIndexOf('.') + 10 // a character inside the signature
+            val tampered = good.substring(0, i) + (if (good[i] == 'A') 'B' else 'A') + good.substring(i + 1)
+            assertThrows<TlsException.PolicySignature> { updater.apply(tampered) }
+            assertThrows<TlsException.PolicyExpired> { updater.apply(signedPolicy(keys, version = 5, expires = "2020-01-01T00:00:00Z")) }
+            assertThrows<TlsException.InvalidInput> { updater.apply("only.two") }
+            assertEquals(3uL, updater.installedVersion())
+
+            // The installed policy drives a client.
+            core.httpsClient(options(), installed).use { client ->
+                assertEquals(200, await { client.send(HttpRequest("GET", server.url("/"))) }.status.toInt())
+            }
+        }
+        assertEquals("3", events(SecurityEventKind.PIN_POLICY_UPDATED).single().details["version"])
+        assertEquals(
+            listOf("policy-rollback", "policy-signature", "policy-expired", "malformed"),
+            events(SecurityEventKind.PIN_POLICY_REJECTED).map { it.details["failure"] },
+        )
+        // A key that is not a P-256 SubjectPublicKeyInfo.
+        assertThrows<TlsException.InvalidInput> { core.policyUpdater(listOf(byteArrayOf(1, 2, 3)), store.path) }
+    }
+
+    @Test
+    fun `PolicyUpdater keeps its document in a vault`() {
+        val keys = KeyPairGenerator.getInstance("EC").apply { initialize(ECGenParameterSpec("secp256r1")) }.generateKeyPair()
+        core.openVault(File(dir, "vault").apply { mkdirs() }.path, AesGcmKeyWrapper()).use { vault ->
+            core.policyUpdaterInVault(listOf(keys.public.encoded), vault, "device").use { updater ->
+                updater.apply(signedPolicy(keys, version = 7)).close()
+                assertEquals(7uL, updater.installedVersion())
+            }
+            assertNotNull(vault.get("device", "rukasec.tls", "pin-policy"))
+            // A new updater on the same vault sees the installed document.
+            core.policyUpdaterInVault(listOf(keys.public.encoded), vault, "device").use { again ->
+                assertEquals(7uL, again.installedVersion())
+                assertThrows<TlsException.PolicyRollback> { again.apply(signedPolicy(keys, version = 6)) }
+            }
+        }
+    }
+
+    /** A JWS (ES256) of a policy pinning the server's leaf, signed with `keys` by the JDK. */
+    private fun signedPolicy(keys: KeyPair, version: Int, expires: String = "2099-01-01T00:00:00Z"): String {
+        val payload = """{"version":$version,"expires":"$expires","domains":[""" +
+            """{"pattern":"${server.host()}","pins":["${server.leafPin()}","$BACKUP_PIN"]}]}"""
+        return jws(keys.private, """{"alg":"ES256","typ":"rukasec-pin-policy+jwt","kid":"test"}""", payload)
+    }
+
+    private fun jws(key: PrivateKey, header: String, payload: String): String {
+        val b64 = Base64.getUrlEncoder().withoutPadding()
+        val input = b64.encodeToString(header.toByteArray()) + "." + b64.encodeToString(payload.toByteArray())
+        val signature = Signature.getInstance("SHA256withECDSAinP1363Format").run {
+            initSign(key)
+            update(input.toByteArray())
+            sign()
+        }
+        return input + "." + b64.encodeToString(signature)
+    }
+
+    companion object {
+        /** Pins of keys that no server here has (SHA-256 digests of nothing in particular). */
+        const val BACKUP_PIN = "sha256/YmFja3VwLWtleS1rZXB0LW9mZmxpbmUtMDAwMDAwMDA="
+        const val OTHER_PIN = "sha256/b3RoZXIta2V5LW5vYm9keS1oYXMtMDAwMDAwMDAwMDA="
+    }
+}

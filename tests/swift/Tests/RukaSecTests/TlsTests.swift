@@ -1,0 +1,236 @@
+// The pinned HTTPS client, pin policies and the pin checker through the generated Swift, against
+// the library's local HTTPS server (`TestTlsServer`, feature ffi-testing): async calls, records,
+// `TlsError` cases and the pin events reaching a Swift listener. The Rust tests cover the pinning
+// logic; these check the binding. (Installing a signed policy update is tested from Kotlin only:
+// Linux Swift has no CryptoKit to sign with; here the updater's refusals are.)
+
+import Foundation
+import XCTest
+
+import RukaSec
+
+extension TlsError {
+    /// The case's name and reason (an exhaustive switch: a case added or renamed in Rust fails
+    /// to compile here).
+    var nameAndReason: (name: String, reason: String) {
+        switch self {
+        case let .PinMismatch(reason): return ("PinMismatch", reason)
+        case let .UntrustedCertificate(reason): return ("UntrustedCertificate", reason)
+        case let .HostnameMismatch(reason): return ("HostnameMismatch", reason)
+        case let .ExpiredCertificate(reason): return ("ExpiredCertificate", reason)
+        case let .RevokedCertificate(reason): return ("RevokedCertificate", reason)
+        case let .ProtocolVersion(reason): return ("ProtocolVersion", reason)
+        case let .InsecureScheme(reason): return ("InsecureScheme", reason)
+        case let .Handshake(reason): return ("Handshake", reason)
+        case let .Connection(reason): return ("Connection", reason)
+        case let .Timeout(reason): return ("Timeout", reason)
+        case let .Redirect(reason): return ("Redirect", reason)
+        case let .ResponseTooLarge(reason): return ("ResponseTooLarge", reason)
+        case let .Protocol(reason): return ("Protocol", reason)
+        case let .PolicySignature(reason): return ("PolicySignature", reason)
+        case let .PolicyRollback(reason): return ("PolicyRollback", reason)
+        case let .PolicyExpired(reason): return ("PolicyExpired", reason)
+        case let .InvalidInput(reason): return ("InvalidInput", reason)
+        case let .CryptoUnavailable(reason): return ("CryptoUnavailable", reason)
+        case let .Internal(reason): return ("Internal", reason)
+        }
+    }
+}
+
+/// The case name and reason of a thrown `TlsError`; nil for other errors.
+func tlsCase(_ error: Error) -> (name: String, reason: String)? {
+    (error as? TlsError)?.nameAndReason
+}
+
+/// Asserts that `operation` throws the `TlsError` case `expected` with a non-empty reason;
+/// returns the reason.
+@discardableResult
+func assertTlsError<T: Sendable>(
+    _ expected: String,
+    file: StaticString = #filePath,
+    line: UInt = #line,
+    _ operation: @escaping @Sendable () async throws -> T
+) async -> String? {
+    do {
+        let value = try await withTimeout { try await operation() }
+        XCTFail("expected TlsError.\(expected), got \(value)", file: file, line: line)
+    } catch {
+        guard let (name, reason) = tlsCase(error), name == expected else {
+            XCTFail("expected TlsError.\(expected), got \(type(of: error)): \(error)", file: file, line: line)
+            return nil
+        }
+        XCTAssertFalse(reason.isEmpty, "empty reason", file: file, line: line)
+        return reason
+    }
+    return nil
+}
+
+final class TlsTests: XCTestCase {
+    /// Pins of keys that no server here has.
+    let backupPin = "sha256/YmFja3VwLWtleS1rZXB0LW9mZmxpbmUtMDAwMDAwMDA="
+    let otherPin = "sha256/b3RoZXIta2V5LW5vYm9keS1oYXMtMDAwMDAwMDAwMDA="
+
+    func options(_ server: TestTlsServer) -> HttpsClientOptions {
+        HttpsClientOptions(
+            extraRootsDer: [server.rootDer()],
+            resolve: [HostAddress(host: server.host(), address: server.address())]
+        )
+    }
+
+    /// An enforced pin set for the server's host: `pin` and a backup pin nobody has.
+    func policy(_ server: TestTlsServer, pin: String) throws -> PinPolicy {
+        try PinPolicy(domains: [DomainPin(pattern: server.host(), pins: [pin, backupPin])])
+    }
+
+    func testPinnedRequestSucceeds() async throws {
+        let server = try TestTlsServer.start(tls12Only: false)
+        let core = RukaSec(listener: nil)
+        let client = try core.httpsClient(options: options(server), policy: policy(server, pin: server.leafPin()))
+
+        let request = HttpRequest(method: "POST", url: server.url(path: "/hello"),
+                                  headers: [HttpHeader(name: "x-test", value: "1")], body: Data([1, 2]))
+        let response = try await withTimeout { try await client.send(request: request) }
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(String(decoding: response.body, as: UTF8.self), "hello from the rukasec test server\n")
+        XCTAssertEqual(response.url, server.url(path: "hello"))
+        XCTAssertTrue(response.version.hasPrefix("HTTP/"), response.version)
+        XCTAssertEqual(server.requestCount(), 1)
+
+        let hsts = try await withTimeout { try await client.send(request: HttpRequest(method: "GET", url: server.url(path: "hsts"))) }
+        XCTAssertTrue(hsts.headers.contains { $0.name == "strict-transport-security" }, "\(hsts.headers)")
+        XCTAssertEqual(client.hstsHosts(), [server.host()])
+        let sent = await client.flushReports()
+        XCTAssertEqual(sent, 0)
+        XCTAssertEqual(client.policy().domains(),
+                       [DomainPin(pattern: server.host(), includeSubdomains: false, pins: [server.leafPin(), backupPin],
+                                  expiresUnixMs: nil, enforce: true, reportUri: nil)])
+    }
+
+    func testPinMismatchThrowsAndReachesTheListener() async throws {
+        let server = try TestTlsServer.start(tls12Only: false)
+        let listener = RecordingListener()
+        let core = RukaSec(listener: listener)
+        let client = try core.httpsClient(options: options(server), policy: policy(server, pin: otherPin))
+        let url = server.url(path: "/")
+
+        let reason = await assertTlsError("PinMismatch") {
+            try await client.send(request: HttpRequest(method: "GET", url: url))
+        }
+        XCTAssertTrue(reason?.contains(server.host()) ?? false, "\(reason ?? "")")
+        XCTAssertEqual(server.requestCount(), 0)
+        XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
+        let mismatches = listener.events.filter { $0.kind == .pinMismatch }
+        XCTAssertEqual(mismatches.count, 1)
+        XCTAssertEqual(mismatches.first?.severity, .error)
+        XCTAssertEqual(mismatches.first?.details["host"], server.host())
+
+        // A new policy applies to the next request.
+        try client.setPolicy(policy: policy(server, pin: server.intermediatePin()))
+        let response = try await withTimeout { try await client.send(request: HttpRequest(method: "GET", url: url)) }
+        XCTAssertEqual(response.status, 200)
+    }
+
+    func testCheckChainMatchesAndRefuses() throws {
+        let server = try TestTlsServer.start(tls12Only: false)
+        let listener = RecordingListener()
+        let core = RukaSec(listener: listener)
+        let chain = server.chainDer()
+        XCTAssertEqual(chain.count, 2)
+
+        let checker = try core.pinChecker(policy: policy(server, pin: server.rootPin()), extraRootsDer: [server.rootDer()])
+        XCTAssertEqual(try checker.checkChain(host: server.host(), chainDer: chain), .matched)
+        XCTAssertEqual(try checker.checkChain(host: "other.rukapay.test", chainDer: chain), .unpinned)
+
+        let strict = try core.pinChecker(policy: policy(server, pin: otherPin), extraRootsDer: [])
+        XCTAssertThrowsError(try strict.checkChain(host: server.host(), chainDer: chain)) { error in
+            XCTAssertEqual(tlsCase(error)?.name, "PinMismatch", "\(error)")
+        }
+        XCTAssertThrowsError(try strict.checkChain(host: server.host(), chainDer: [])) { error in
+            XCTAssertEqual(tlsCase(error)?.name, "InvalidInput", "\(error)")
+        }
+        let client = try core.httpsClient(options: options(server), policy: policy(server, pin: server.leafPin()))
+        XCTAssertEqual(try client.checkChain(host: server.host(), chainDer: chain), .matched)
+
+        XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
+        XCTAssertEqual(listener.events.filter { $0.kind == .pinMismatch }.map { $0.details["host"] }, [server.host()])
+    }
+
+    func testHttpUrlThrowsInsecureScheme() async throws {
+        let server = try TestTlsServer.start(tls12Only: false)
+        let core = RukaSec(listener: nil)
+        let client = try core.httpsClient(options: options(server), policy: policy(server, pin: server.leafPin()))
+        let url = "http://\(server.host()):\(server.port())/"
+        await assertTlsError("InsecureScheme") { try await client.send(request: HttpRequest(method: "GET", url: url)) }
+        await assertTlsError("InvalidInput") { try await client.send(request: HttpRequest(method: "GET", url: "not a url")) }
+        XCTAssertEqual(server.requestCount(), 0)
+    }
+
+    func testPolicyUpdaterRefusesDocumentsItCannotVerify() throws {
+        let listener = RecordingListener()
+        let core = RukaSec(listener: listener)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rukasec-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = dir.appendingPathComponent("pin-policy.jws").path
+        // The EC fixture's public key (a P-256 SubjectPublicKeyInfo, PEM); nobody here has its
+        // private key, so no document verifies.
+        let key = Data("""
+            -----BEGIN PUBLIC KEY-----
+            MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEZtf0kHuPTbpwWAomt76QTIIPG+Gw
+            wARXx+9SF9dtGtrBX6CwJ3Q0HVgjQGv33WIXAG0Jx+M5yKSq1zDmEFOsJw==
+            -----END PUBLIC KEY-----
+
+            """.utf8)
+        let updater = try core.policyUpdater(publicKeys: [key], storePath: store)
+        XCTAssertNil(try updater.installed())
+        XCTAssertNil(try updater.installedVersion())
+
+        let b64 = { (text: String) in
+            Data(text.utf8).base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+        }
+        let forged = b64(#"{"alg":"ES256","typ":"rukasec-pin-policy+jwt"}"#) + "." +
+            b64(#"{"version":9,"expires":"2099-01-01T00:00:00Z","domains":[]}"#) + "." +
+            String(repeating: "A", count: 86) // 64 zero bytes: a well-formed, wrong signature
+        XCTAssertThrowsError(try updater.apply(document: forged)) { error in
+            XCTAssertEqual(tlsCase(error)?.name, "PolicySignature", "\(error)")
+        }
+        XCTAssertThrowsError(try updater.apply(document: "only.two")) { error in
+            XCTAssertEqual(tlsCase(error)?.name, "InvalidInput", "\(error)")
+        }
+        XCTAssertNil(try updater.installedVersion())
+        XCTAssertThrowsError(try core.policyUpdater(publicKeys: [Data([1, 2, 3])], storePath: store)) { error in
+            XCTAssertEqual(tlsCase(error)?.name, "InvalidInput", "\(error)")
+        }
+
+        XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
+        XCTAssertEqual(listener.events.filter { $0.kind == .pinPolicyRejected }.map { $0.details["failure"] },
+                       ["policy-signature", "malformed"])
+    }
+
+    func testInvalidPoliciesThrowInvalidInputAndJsonRoundTrips() throws {
+        let single = DomainPin(pattern: "api.rukapay.com", pins: [otherPin])
+        XCTAssertThrowsError(try PinPolicy(domains: [single])) { error in
+            XCTAssertEqual(tlsCase(error)?.name, "InvalidInput", "\(error)")
+            XCTAssertTrue(tlsCase(error)?.reason.contains("backup") ?? false, "\(error)")
+        }
+        XCTAssertThrowsError(try PinPolicy.fromJson(json: "{\"domains\": [], \"extra\": 1}")) { error in
+            XCTAssertEqual(tlsCase(error)?.name, "InvalidInput", "\(error)")
+        }
+        XCTAssertThrowsError(try PinPolicy(domains: [DomainPin(pattern: "api.rukapay.com", pins: ["sha1/x", otherPin])])) { error in
+            XCTAssertEqual(tlsCase(error)?.name, "InvalidInput", "\(error)")
+        }
+
+        let domains = [
+            DomainPin(pattern: "api.rukapay.com", includeSubdomains: true, pins: [otherPin, backupPin],
+                      expiresUnixMs: 4_102_444_800_000, enforce: true, reportUri: "https://reports.rukapay.com/pins"),
+            DomainPin(pattern: "*.cdn.rukapay.com", pins: [otherPin], enforce: false),
+        ]
+        let policy = try PinPolicy(domains: domains)
+        XCTAssertEqual(policy.domains(), domains)
+        let again = try PinPolicy.fromJson(json: policy.toJson())
+        XCTAssertEqual(again.domains(), domains)
+        XCTAssertEqual(again.toJson(), policy.toJson())
+    }
+}
