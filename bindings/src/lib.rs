@@ -10,6 +10,8 @@
 //! `VaultError`, `TlsError`) and runs inside [`guard`] (or `guard_with`, `guard_future`), so a
 //! Rust panic reaches the app as that enum's `Internal`, never as a crash.
 
+#[cfg(target_os = "android")]
+mod android;
 mod error;
 mod events;
 mod guard;
