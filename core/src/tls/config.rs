@@ -81,7 +81,7 @@ pub(crate) fn client_config(
         &[&rustls::version::TLS13]
     };
     let verifier =
-        PinningVerifier::new(Arc::clone(&provider), &options.extra_roots, checker, events)?;
+        PinningVerifier::pinning(Arc::clone(&provider), &options.extra_roots, checker, events)?;
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(versions)
         .map_err(|_| Error::invalid_input("the TLS protocol versions are not supported"))?

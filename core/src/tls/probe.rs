@@ -9,12 +9,11 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use super::config::{TlsOptions, provider};
-use super::verifier::{classify, platform_verifier};
+use super::verifier::{AfterPlatform, PlatformTrust, TrustVerifier, classify};
 use super::{CertificateSummary, parse_certificates};
 use crate::crypto::Crypto;
 use crate::error::{Error, Result, TlsFailure};
@@ -45,18 +44,10 @@ pub fn probe_chain(
 ) -> Result<ChainProbe> {
     let crypto = Crypto::get()?;
     let provider = provider(options.allow_tls12);
-    let (platform, extra) = platform_verifier(
-        Arc::clone(&provider),
-        options
-            .extra_roots
-            .iter()
-            .map(|der| CertificateDer::from(der.clone())),
-    )?;
-    let recorder = Arc::new(Recorder {
-        platform,
-        extra,
-        seen: Mutex::new(None),
-    });
+    let verifier = Arc::new(TrustVerifier::new(
+        PlatformTrust::new(Arc::clone(&provider), &options.extra_roots)?,
+        Recorder::default(),
+    ));
     let versions: &[&rustls::SupportedProtocolVersion] = if options.allow_tls12 {
         &[&rustls::version::TLS13, &rustls::version::TLS12]
     } else {
@@ -66,7 +57,7 @@ pub fn probe_chain(
         .with_protocol_versions(versions)
         .map_err(|_| Error::invalid_input("the TLS protocol versions are not supported"))?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::clone(&recorder) as Arc<dyn ServerCertVerifier>)
+        .with_custom_certificate_verifier(Arc::clone(&verifier) as Arc<dyn ServerCertVerifier>)
         .with_no_client_auth();
     let name = ServerName::try_from(host.to_owned())
         .map_err(|_| Error::invalid_input("the host is not a DNS name or IP address"))?;
@@ -110,7 +101,8 @@ pub fn probe_chain(
     let _ = socket.flush();
     let _ = socket.read(&mut [0u8; 1]);
 
-    let (chain, verdict) = recorder
+    let (chain, verdict) = verifier
+        .after()
         .seen
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -133,35 +125,20 @@ pub fn probe_chain(
 type Seen = (Vec<Vec<u8>>, std::result::Result<(), rustls::Error>);
 
 /// Records the chain and the platform's verdict, and lets the handshake finish.
-#[derive(Debug)]
+#[derive(Default)]
 struct Recorder {
-    platform: Arc<dyn ServerCertVerifier>,
-    extra: Option<Arc<dyn ServerCertVerifier>>,
     seen: Mutex<Option<Seen>>,
 }
 
-impl ServerCertVerifier for Recorder {
-    fn verify_server_cert(
+impl AfterPlatform for Recorder {
+    fn decide(
         &self,
+        platform: std::result::Result<(), rustls::Error>,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        let mut verdict = self
-            .platform
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-            .map(|_| ());
-        if let (
-            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)),
-            Some(extra),
-        ) = (&verdict, &self.extra)
-        {
-            verdict = extra
-                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-                .map(|_| ());
-        }
+        _server_name: &ServerName<'_>,
+        _now: UnixTime,
+    ) -> std::result::Result<(), rustls::Error> {
         let chain = std::iter::once(end_entity)
             .chain(intermediates)
             .map(|cert| cert.to_vec())
@@ -169,29 +146,7 @@ impl ServerCertVerifier for Recorder {
         *self
             .seen
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((chain, verdict));
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.platform.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.platform.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.platform.supported_verify_schemes()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((chain, platform));
+        Ok(())
     }
 }

@@ -33,44 +33,24 @@ pub(crate) struct PinMismatchError(pub(crate) String);
 #[error("crypto unavailable")]
 pub(crate) struct CryptoRefusedError;
 
-/// Platform verification, then pins.
-pub(crate) struct PinningVerifier {
+/// The platform's verifier, plus on Android the extra anchors' own verifier.
+pub(crate) struct PlatformTrust {
     platform: Arc<dyn ServerCertVerifier>,
     /// Android only: the extra anchors, tried when the platform does not know the issuer.
     extra: Option<Arc<dyn ServerCertVerifier>>,
-    checker: Arc<PinChecker>,
-    events: Arc<EventBus>,
 }
 
-impl std::fmt::Debug for PinningVerifier {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PinningVerifier")
-            .field("domains", &self.checker.policy().domains().len())
-            .field("extra_anchors", &self.extra.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl PinningVerifier {
-    pub(crate) fn new(
-        provider: Arc<CryptoProvider>,
-        extra_roots: &[Vec<u8>],
-        checker: Arc<PinChecker>,
-        events: Arc<EventBus>,
-    ) -> Result<Self> {
+impl PlatformTrust {
+    pub(crate) fn new(provider: Arc<CryptoProvider>, extra_roots: &[Vec<u8>]) -> Result<Self> {
         let roots = extra_roots
             .iter()
             .map(|der| CertificateDer::from(der.clone()));
         let (platform, extra) = platform_verifier(provider, roots)?;
-        Ok(Self {
-            platform,
-            extra,
-            checker,
-            events,
-        })
+        Ok(Self { platform, extra })
     }
 
-    fn platform_verify(
+    /// The platform's verdict on a chain for `server_name`.
+    fn verify(
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
@@ -97,6 +77,99 @@ impl PinningVerifier {
     }
 }
 
+/// What happens after the platform's verdict: the pin check, or (for `pin --connect`) only
+/// recording the chain.
+pub(crate) trait AfterPlatform: Send + Sync {
+    /// The final verdict, given the platform's.
+    fn decide(
+        &self,
+        platform: Result<(), rustls::Error>,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> Result<(), rustls::Error>;
+}
+
+/// A rustls verifier: the platform's verdict, then `after`. Handshake signatures are the
+/// platform verifier's to check.
+pub(crate) struct TrustVerifier<A> {
+    trust: PlatformTrust,
+    after: A,
+}
+
+impl<A> TrustVerifier<A> {
+    pub(crate) fn new(trust: PlatformTrust, after: A) -> Self {
+        Self { trust, after }
+    }
+
+    pub(crate) fn after(&self) -> &A {
+        &self.after
+    }
+}
+
+impl<A> std::fmt::Debug for TrustVerifier<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustVerifier")
+            .field("extra_anchors", &self.trust.extra.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Pins after the platform: the client's verifier.
+pub(crate) struct Pins {
+    checker: Arc<PinChecker>,
+    events: Arc<EventBus>,
+}
+
+/// The client's verifier: platform verification, then pins.
+pub(crate) type PinningVerifier = TrustVerifier<Pins>;
+
+impl PinningVerifier {
+    pub(crate) fn pinning(
+        provider: Arc<CryptoProvider>,
+        extra_roots: &[Vec<u8>],
+        checker: Arc<PinChecker>,
+        events: Arc<EventBus>,
+    ) -> Result<Self> {
+        Ok(Self::new(
+            PlatformTrust::new(provider, extra_roots)?,
+            Pins { checker, events },
+        ))
+    }
+}
+
+impl AfterPlatform for Pins {
+    fn decide(
+        &self,
+        platform: Result<(), rustls::Error>,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> Result<(), rustls::Error> {
+        let host = server_name.to_str();
+        if let Err(error) = platform {
+            self.events.emit(
+                SecurityEvent::new(SecurityEventKind::TlsVerificationFailed)
+                    .with_detail("host", host.as_ref())
+                    .with_detail("failure", classify(&error).as_str()),
+            );
+            return Err(error);
+        }
+        let crypto = Crypto::get().map_err(|_| other(CryptoRefusedError))?;
+        let intermediates: Vec<&[u8]> = intermediates.iter().map(|c| c.as_ref()).collect();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(now.as_secs());
+        match self
+            .checker
+            .check(&crypto, &host, end_entity, &intermediates, now)
+        {
+            Ok(_) => Ok(()),
+            Err(error) => Err(other(PinMismatchError(error.reason()))),
+        }
+    }
+}
+
 /// The platform verifier, and on Android the extra anchors' own verifier.
 pub(crate) type Verifiers = (
     Arc<dyn ServerCertVerifier>,
@@ -104,7 +177,7 @@ pub(crate) type Verifiers = (
 );
 
 #[cfg(not(target_os = "android"))]
-pub(crate) fn platform_verifier(
+fn platform_verifier(
     provider: Arc<CryptoProvider>,
     roots: impl Iterator<Item = CertificateDer<'static>>,
 ) -> Result<Verifiers> {
@@ -118,7 +191,7 @@ pub(crate) fn platform_verifier(
 }
 
 #[cfg(target_os = "android")]
-pub(crate) fn platform_verifier(
+fn platform_verifier(
     provider: Arc<CryptoProvider>,
     roots: impl Iterator<Item = CertificateDer<'static>>,
 ) -> Result<Verifiers> {
@@ -142,7 +215,7 @@ pub(crate) fn platform_verifier(
     Ok((Arc::new(platform), extra))
 }
 
-impl ServerCertVerifier for PinningVerifier {
+impl<A: AfterPlatform> ServerCertVerifier for TrustVerifier<A> {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -151,27 +224,12 @@ impl ServerCertVerifier for PinningVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let host = server_name.to_str();
-        if let Err(error) =
-            self.platform_verify(end_entity, intermediates, server_name, ocsp_response, now)
-        {
-            self.events.emit(
-                SecurityEvent::new(SecurityEventKind::TlsVerificationFailed)
-                    .with_detail("host", host.as_ref())
-                    .with_detail("failure", classify(&error).as_str()),
-            );
-            return Err(error);
-        }
-        let crypto = Crypto::get().map_err(|_| other(CryptoRefusedError))?;
-        let intermediates: Vec<&[u8]> = intermediates.iter().map(|c| c.as_ref()).collect();
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(now.as_secs());
-        match self
-            .checker
-            .check(&crypto, &host, end_entity, &intermediates, now)
-        {
-            Ok(_) => Ok(ServerCertVerified::assertion()),
-            Err(error) => Err(other(PinMismatchError(error.reason()))),
-        }
+        let platform =
+            self.trust
+                .verify(end_entity, intermediates, server_name, ocsp_response, now);
+        self.after
+            .decide(platform, end_entity, intermediates, server_name, now)
+            .map(|()| ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
@@ -180,7 +238,9 @@ impl ServerCertVerifier for PinningVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.platform.verify_tls12_signature(message, cert, dss)
+        self.trust
+            .platform
+            .verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -189,11 +249,13 @@ impl ServerCertVerifier for PinningVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.platform.verify_tls13_signature(message, cert, dss)
+        self.trust
+            .platform
+            .verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.platform.supported_verify_schemes()
+        self.trust.platform.supported_verify_schemes()
     }
 }
 
