@@ -162,27 +162,18 @@ impl RukaSec {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
     use std::time::Duration;
 
     use super::*;
     use crate::Error;
-    use crate::events::{ListenerError, Severity};
+    use crate::events::Severity;
     use crate::secret::SecretBytes;
     use crate::selftest::Kat;
 
     const WAIT: Duration = Duration::from_secs(10);
     const CANARY: &[u8] = b"CANARY-SECRET-91b2e4";
 
-    #[derive(Default)]
-    struct Collect(Mutex<Vec<SecurityEvent>>);
-
-    impl SecurityEventListener for Collect {
-        fn on_event(&self, event: &SecurityEvent) -> Result<(), ListenerError> {
-            self.0.lock().unwrap().push(event.clone());
-            Ok(())
-        }
-    }
+    type Collect = crate::events::EventCollector;
 
     fn started(gate: &'static CryptoGate) -> (RukaSec, Arc<Collect>) {
         let events = Arc::new(Collect::default());
@@ -200,7 +191,7 @@ mod tests {
     fn start_reports_the_self_test() {
         let (core, events) = started(global_gate());
         assert!(core.events().flush(WAIT));
-        let events = events.0.lock().unwrap();
+        let events = events.events();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].kind, SecurityEventKind::SelfTestPassed);
         assert_eq!(events[0].details["tests"], "4");
@@ -227,9 +218,7 @@ mod tests {
         assert!(!core.self_test().passed);
         assert!(core.events().flush(WAIT));
         let kinds: Vec<_> = events
-            .0
-            .lock()
-            .unwrap()
+            .events()
             .iter()
             .map(|e| (e.kind, e.severity))
             .collect();
@@ -242,10 +231,7 @@ mod tests {
                 (SecurityEventKind::SelfTestFailed, Severity::Critical),
             ]
         );
-        assert_eq!(
-            events.0.lock().unwrap()[0].details["failed"],
-            "broken-primitive"
-        );
+        assert_eq!(events.events()[0].details["failed"], "broken-primitive");
         assert!(Error::CryptoUnavailable.to_string().contains("self-test"));
     }
 
@@ -278,7 +264,7 @@ mod tests {
             seen.push_str(&format!("{error} {error:?}"));
         }
         assert!(core.events().flush(WAIT));
-        seen.push_str(&format!("{:?}", events.0.lock().unwrap()));
+        seen.push_str(&format!("{:?}", events.events()));
         let canary = String::from_utf8_lossy(CANARY);
         assert!(!seen.contains(canary.as_ref()), "{seen}");
         assert!(!seen.contains("91b2e4"), "{seen}");

@@ -4,11 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rukasec_core::events::{
-    EventBus, ListenerError, SecurityEvent, SecurityEventKind, SecurityEventListener,
+    EventBus, EventCollector, SecurityEvent, SecurityEventKind, SecurityEventListener,
 };
 use rukasec_core::tls::test_server::{TestPki, TestServer, TestServerOptions, pin_of};
 use rukasec_core::tls::{
@@ -21,20 +21,10 @@ const HOST: &str = "pay.rukapay.test";
 const OTHER: &str = "other.rukapay.test";
 const WAIT: Duration = Duration::from_secs(10);
 
-#[derive(Default)]
-struct Collect(Mutex<Vec<SecurityEvent>>);
-
-impl SecurityEventListener for Collect {
-    fn on_event(&self, event: &SecurityEvent) -> Result<(), ListenerError> {
-        self.0.lock().unwrap().push(event.clone());
-        Ok(())
-    }
-}
-
 struct World {
     pki: TestPki,
     server: TestServer,
-    events: Arc<Collect>,
+    events: Arc<EventCollector>,
     bus: Arc<EventBus>,
 }
 
@@ -46,7 +36,7 @@ impl World {
     fn with(options: TestServerOptions) -> Self {
         let pki = TestPki::new().unwrap();
         let server = TestServer::start(&pki, options).unwrap();
-        let events = Arc::new(Collect::default());
+        let events = Arc::new(EventCollector::new());
         let bus = Arc::new(EventBus::new(Some(
             events.clone() as Arc<dyn SecurityEventListener>
         )));
@@ -93,7 +83,7 @@ impl World {
 
     fn events(&self) -> Vec<SecurityEvent> {
         assert!(self.bus.flush(WAIT));
-        self.events.0.lock().unwrap().clone()
+        self.events.events()
     }
 
     fn events_of(&self, kind: SecurityEventKind) -> Vec<SecurityEvent> {

@@ -6,16 +6,14 @@
 mod support;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
 use rukasec_core::Error;
 use rukasec_core::crypto::{Aes256GcmKey, Crypto};
-use rukasec_core::events::{
-    EventBus, ListenerError, SecurityEvent, SecurityEventKind, SecurityEventListener,
-};
+use rukasec_core::events::{EventBus, SecurityEventKind};
 use rukasec_core::secret::SecretBytes;
 use rukasec_core::vault::aead::{self, ENVELOPE_VERSION};
 use rukasec_core::vault::wrappers::{FileKeyWrapper, MemoryKeyWrapper};
@@ -26,15 +24,7 @@ use support::{Tally, aes256_gcm96_cases, load};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-#[derive(Default)]
-struct Events(Mutex<Vec<SecurityEvent>>);
-
-impl SecurityEventListener for Events {
-    fn on_event(&self, event: &SecurityEvent) -> Result<(), ListenerError> {
-        self.0.lock().unwrap().push(event.clone());
-        Ok(())
-    }
-}
+type Events = rukasec_core::events::EventCollector;
 
 /// A settable clock (Unix seconds).
 struct TestClock(AtomicI64);
@@ -99,9 +89,7 @@ impl Fixture {
     fn event_kinds(&self) -> Vec<(SecurityEventKind, Option<String>)> {
         assert!(self.bus.flush(WAIT));
         self.events
-            .0
-            .lock()
-            .unwrap()
+            .events()
             .iter()
             .map(|e| {
                 (

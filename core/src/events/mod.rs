@@ -11,7 +11,9 @@
 //! a count).
 
 mod bus;
+mod collector;
 mod event;
 
 pub use bus::{EventBus, EventStats, ListenerError, SecurityEventListener};
+pub use collector::EventCollector;
 pub use event::{SecurityEvent, SecurityEventKind, Severity};

@@ -538,7 +538,6 @@ mod tests {
     use p256::pkcs8::EncodePublicKey as _;
 
     use super::*;
-    use crate::events::{ListenerError, SecurityEventListener};
     use crate::tls::SpkiPin;
     use crate::vault::wrappers::MemoryKeyWrapper;
 
@@ -851,15 +850,7 @@ mod tests {
 
     // --- The updater ------------------------------------------------------------------------
 
-    #[derive(Default)]
-    struct Collect(Mutex<Vec<SecurityEvent>>);
-
-    impl SecurityEventListener for Collect {
-        fn on_event(&self, event: &SecurityEvent) -> Result<(), ListenerError> {
-            self.0.lock().unwrap().push(event.clone());
-            Ok(())
-        }
-    }
+    type Collect = crate::events::EventCollector;
 
     struct Fixture {
         dir: tempfile::TempDir,
@@ -889,10 +880,8 @@ mod tests {
         fn events(&self) -> Vec<(SecurityEventKind, Option<String>, Option<String>)> {
             assert!(self.bus.flush(WAIT));
             self.collected
-                .0
-                .lock()
-                .unwrap()
-                .drain(..)
+                .take()
+                .into_iter()
                 .map(|e| {
                     (
                         e.kind,
