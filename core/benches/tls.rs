@@ -123,6 +123,14 @@ fn main() {
             b.iter(|| black_box(checker.check_chain(HOST, &chain).unwrap()));
         });
     }
+    // The first handshake with a chain: the path is walked (one ECDSA verification per link).
+    check.bench_function("intermediate pin, uncached path", |b| {
+        b.iter_batched(
+            || PinChecker::new(pinned(intermediate), vec![], bench.events.clone()),
+            |checker| black_box(checker.check_chain(HOST, &chain).unwrap()),
+            criterion::BatchSize::SmallInput,
+        );
+    });
     check.finish();
 
     let mut many = criterion.benchmark_group("100 GETs");
