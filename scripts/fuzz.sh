@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Fuzzes the pin-policy parsers with cargo-fuzz (libFuzzer, AddressSanitizer):
+# Fuzzes the pin-policy and HTTP-signature parsers with cargo-fuzz (libFuzzer, AddressSanitizer):
 #   scripts/fuzz.sh [seconds per target]      (default 60)
-# Targets: fuzz/fuzz_targets/{pin_policy,signed_policy}.rs. Seeds in fuzz/corpus/<target>/ are
-# read, never written: what libFuzzer finds goes to fuzz/work/<target>/ (git-ignored), crashes
-# to fuzz/artifacts/<target>/. Needs a nightly toolchain and cargo-fuzz; both are installed when
-# missing.
+# Targets: fuzz/fuzz_targets/{pin_policy,signed_policy,http_signature}.rs. Seeds in
+# fuzz/corpus/<target>/ are read, never written: what libFuzzer finds goes to fuzz/work/<target>/
+# (git-ignored), crashes to fuzz/artifacts/<target>/. Needs a nightly toolchain and cargo-fuzz;
+# both are installed when missing.
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 
 seconds="${1:-60}"
-targets=(pin_policy signed_policy)
+targets=(pin_policy signed_policy http_signature)
 
 if ! rustup toolchain list | grep -q '^nightly'; then
     echo "fuzz.sh: installing the nightly toolchain (cargo-fuzz needs -Zsanitizer)" >&2

@@ -56,6 +56,16 @@ pub enum Error {
         /// What happened.
         reason: String,
     },
+    /// A request signature, Content-Digest or DPoP proof could not be made or did not verify.
+    /// `failure` names the cause; `reason` says more in fixed text and component names, never
+    /// header values or bodies.
+    #[error("{}: {reason}", failure.as_str())]
+    Signature {
+        /// The cause.
+        failure: SignatureFailure,
+        /// What happened.
+        reason: String,
+    },
     /// A bug in RukaSec (an invariant did not hold, or a panic was caught at the boundary).
     #[error("internal error: {reason}")]
     Internal {
@@ -79,7 +89,8 @@ impl Error {
             | Self::KeyWrapper { reason }
             | Self::Storage { reason }
             | Self::Internal { reason }
-            | Self::Tls { reason, .. } => reason.clone(),
+            | Self::Tls { reason, .. }
+            | Self::Signature { reason, .. } => reason.clone(),
             Self::CryptoUnavailable => CRYPTO_UNAVAILABLE.to_owned(),
             Self::Crypto => CRYPTO.to_owned(),
             Self::Integrity => INTEGRITY.to_owned(),
@@ -90,6 +101,14 @@ impl Error {
     /// An [`Error::Tls`] with the given cause and reason.
     pub(crate) fn tls(failure: TlsFailure, reason: impl Into<String>) -> Self {
         Self::Tls {
+            failure,
+            reason: reason.into(),
+        }
+    }
+
+    /// An [`Error::Signature`] with the given cause and reason.
+    pub(crate) fn signature(failure: SignatureFailure, reason: impl Into<String>) -> Self {
+        Self::Signature {
             failure,
             reason: reason.into(),
         }
@@ -161,6 +180,53 @@ impl TlsFailure {
             Self::PolicySignature => "policy-signature",
             Self::PolicyRollback => "policy-rollback",
             Self::PolicyExpired => "policy-expired",
+        }
+    }
+}
+
+/// Why a request signature or Content-Digest was refused (mostly by the server-side verifier).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SignatureFailure {
+    /// `Signature-Input` / `Signature` (or a DPoP proof) is not well-formed.
+    Malformed,
+    /// No signature with the expected label, or a required component is not covered.
+    MissingComponent,
+    /// A covered component is absent from the message.
+    ComponentNotInMessage,
+    /// The algorithm is not `ecdsa-p256-sha256` (or ES256 for DPoP).
+    UnsupportedAlgorithm,
+    /// No key is known for the `keyid`.
+    UnknownKey,
+    /// The signature does not verify (message altered, wrong key).
+    BadSignature,
+    /// `expires` has passed, or `created` is older than allowed.
+    Expired,
+    /// `created` is in the future beyond the allowed clock skew.
+    NotYetValid,
+    /// The `nonce` was seen before within its window.
+    Replayed,
+    /// The `Content-Digest` does not match the body, or none with a supported algorithm.
+    DigestMismatch,
+    /// The signing key (software or platform) failed to sign.
+    SignerFailed,
+}
+
+impl SignatureFailure {
+    /// The cause's stable kebab-case name (the CLI's `error: <kind>:` and telemetry).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed-signature",
+            Self::MissingComponent => "missing-component",
+            Self::ComponentNotInMessage => "component-not-in-message",
+            Self::UnsupportedAlgorithm => "unsupported-algorithm",
+            Self::UnknownKey => "unknown-key",
+            Self::BadSignature => "bad-signature",
+            Self::Expired => "signature-expired",
+            Self::NotYetValid => "signature-not-yet-valid",
+            Self::Replayed => "replayed-nonce",
+            Self::DigestMismatch => "digest-mismatch",
+            Self::SignerFailed => "signer-failed",
         }
     }
 }

@@ -10,10 +10,11 @@ pub mod events;
 mod rukasec;
 pub mod secret;
 pub mod selftest;
+pub mod signing;
 pub mod tls;
 pub mod vault;
 
-pub use error::{Error, Result, TlsFailure};
+pub use error::{Error, Result, SignatureFailure, TlsFailure};
 pub use rukasec::RukaSec;
 
 /// The README's Rust examples, compiled and run as doctests.

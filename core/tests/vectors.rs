@@ -4,7 +4,9 @@
 
 mod support;
 
+use rukasec_core::SignatureFailure;
 use rukasec_core::crypto::{Aes256GcmKey, Crypto};
+use rukasec_core::signing::{PublicKeyInfo, der_to_p1363};
 use support::{AesGcmCase, Tally, aes256_gcm96_cases, hex, load, wycheproof_tests};
 
 #[test]
@@ -103,6 +105,80 @@ fn ecdsa_p256_sha256_p1363_wycheproof() {
         tally.check(test, verified.is_ok());
     }
     tally.assert_ran_at_least(50, 50);
+    check_public_key_forms(&file);
+}
+
+/// The DER file through RukaSec's own path: the strict `der_to_p1363` reader, then the P1363
+/// verifier (what `PlatformKey` does with a platform's DER signature), and the one-call
+/// `p256_sha256_verify_der`, which must agree. BER encodings (long-form lengths, superfluous
+/// zeros, trailing bytes) are "invalid" in this file, so the reader's strictness is tested too.
+#[test]
+fn ecdsa_p256_sha256_der_wycheproof() {
+    let Some(file) = load("ecdsa_secp256r1_sha256_test.json") else {
+        return;
+    };
+    let crypto = Crypto::get().unwrap();
+    let mut tally = Tally::default();
+    let mut strict_der_refused = 0;
+    for (group, test) in wycheproof_tests(&file) {
+        let key = hex(&group["publicKey"]["uncompressed"]);
+        let (msg, sig) = (hex(&test["msg"]), hex(&test["sig"]));
+        let accepted = match der_to_p1363(&sig) {
+            Ok(p1363) => crypto.p256_sha256_verify(&key, &msg, &p1363).is_ok(),
+            Err(error) => {
+                assert!(
+                    matches!(
+                        error,
+                        rukasec_core::Error::Signature {
+                            failure: SignatureFailure::SignerFailed,
+                            ..
+                        }
+                    ),
+                    "tcId {}: {error:?}",
+                    test["tcId"]
+                );
+                strict_der_refused += 1;
+                false
+            }
+        };
+        tally.check(test, accepted);
+        assert_eq!(
+            crypto.p256_sha256_verify_der(&key, &msg, &sig).is_ok(),
+            accepted,
+            "tcId {}: p256_sha256_verify_der disagrees",
+            test["tcId"]
+        );
+    }
+    tally.assert_ran_at_least(150, 250);
+    assert!(
+        strict_der_refused >= 50,
+        "the DER reader refused only {strict_der_refused} encodings"
+    );
+    check_public_key_forms(&file);
+}
+
+/// Every group's key, given as SubjectPublicKeyInfo DER and PEM (and JWK where present), reads
+/// back to the same uncompressed SEC1 point, and the JWK we produce matches Wycheproof's.
+fn check_public_key_forms(file: &serde_json::Value) {
+    let mut groups = 0;
+    for group in file["testGroups"].as_array().unwrap() {
+        let sec1 = hex(&group["publicKey"]["uncompressed"]);
+        let from_der = PublicKeyInfo::from_spki(&hex(&group["publicKeyDer"])).unwrap();
+        let pem = group["publicKeyPem"].as_str().unwrap();
+        let from_pem = PublicKeyInfo::from_spki(pem.as_bytes()).unwrap();
+        assert_eq!(from_der.sec1, sec1);
+        assert_eq!(from_der, from_pem);
+        assert_eq!(from_der, PublicKeyInfo::from_sec1(&sec1).unwrap());
+        assert_eq!(from_der.spki_der, hex(&group["publicKeyDer"]));
+        if let Some(jwk) = group.get("publicKeyJwk") {
+            let ours: serde_json::Value = serde_json::from_str(&from_der.jwk).unwrap();
+            for member in ["kty", "crv", "x", "y"] {
+                assert_eq!(ours[member], jwk[member], "{member}");
+            }
+        }
+        groups += 1;
+    }
+    assert!(groups > 10, "only {groups} key groups");
 }
 
 #[test]

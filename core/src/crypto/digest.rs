@@ -1,12 +1,18 @@
-//! SHA-256 and HMAC-SHA256.
+//! SHA-256, SHA-512 and HMAC-SHA256.
+//!
+//! SHA-512 is here only for RFC 9530 `Content-Digest` (`sha-512`, the algorithm RFC 9421's
+//! examples use); everything RukaSec itself hashes or authenticates uses SHA-256.
 
 use hmac::{KeyInit, Mac};
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 
 use super::Crypto;
 
 /// Length of a SHA-256 digest (and of an untruncated HMAC-SHA256 tag).
 pub const SHA256_LEN: usize = 32;
+
+/// Length of a SHA-512 digest.
+pub const SHA512_LEN: usize = 64;
 
 /// Shortest truncated HMAC-SHA256 tag accepted by [`Crypto::hmac_sha256_verify`] (NIST SP
 /// 800-107 advises at least 64 bits; RukaSec asks for 128).
@@ -18,6 +24,11 @@ impl Crypto {
     /// SHA-256 of `data`.
     pub fn sha256(&self, data: &[u8]) -> [u8; SHA256_LEN] {
         Sha256::digest(data).into()
+    }
+
+    /// SHA-512 of `data`.
+    pub fn sha512(&self, data: &[u8]) -> [u8; SHA512_LEN] {
+        Sha512::digest(data).into()
     }
 
     /// HMAC-SHA256 of `data` under `key`.
@@ -42,4 +53,23 @@ impl Crypto {
 fn new_hmac(key: &[u8]) -> HmacSha256 {
     #[allow(clippy::expect_used)]
     <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length") // invariant: RFC 2104 hashes long keys and pads short ones
+}
+
+#[cfg(test)]
+mod tests {
+    use hex_literal::hex;
+
+    use super::*;
+
+    #[test]
+    fn sha512_matches_fips_180_2() {
+        // FIPS 180-2, appendix C.1: SHA-512("abc").
+        const ABC: [u8; SHA512_LEN] = hex!(
+            "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+            "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+        );
+        let crypto = Crypto::for_self_test();
+        assert_eq!(crypto.sha512(b"abc"), ABC);
+        assert_ne!(crypto.sha512(b"abd"), ABC);
+    }
 }

@@ -15,7 +15,9 @@ mod ecdsa;
 mod random;
 
 pub use aead::{AES_256_GCM_NONCE_LEN, AES_256_GCM_TAG_LEN, Aes256GcmKey};
-pub use digest::SHA256_LEN;
+pub use digest::{SHA256_LEN, SHA512_LEN};
+pub(crate) use ecdsa::der_signature_to_p1363;
+pub use ecdsa::{P256_PUBLIC_KEY_LEN, P256_SIGNATURE_LEN, P256SigningKey};
 
 /// Permission to use the cryptographic primitives, proof that the self-test passed.
 ///
