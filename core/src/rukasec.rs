@@ -194,7 +194,7 @@ mod tests {
         let events = events.events();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].kind, SecurityEventKind::SelfTestPassed);
-        assert_eq!(events[0].details["tests"], "4");
+        assert_eq!(events[0].details["tests"], "6");
         assert!(core.is_crypto_operational());
     }
 

@@ -82,6 +82,14 @@ const KATS: &[Kat] = &[
         name: "ECDSA-P256-SHA256-verify",
         run: kat_ecdsa_p256,
     },
+    Kat {
+        name: "ECDSA-P256-SHA256-sign",
+        run: kat_ecdsa_p256_sign,
+    },
+    Kat {
+        name: "SHA-512",
+        run: kat_sha512,
+    },
 ];
 
 /// Runs every KAT once and reports. Does not change the process-wide gate.
@@ -238,6 +246,31 @@ fn kat_ecdsa_p256(crypto: &Crypto) -> bool {
             .is_err()
 }
 
+fn kat_ecdsa_p256_sign(crypto: &Crypto) -> bool {
+    // RFC 6979, appendix A.2.5: the private key, and the deterministic SHA-256 signature of
+    // "sample" (the same signature `kat_ecdsa_p256` verifies).
+    const PRIVATE_KEY: [u8; 32] =
+        hex!("c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721");
+    const SIGNATURE: [u8; 64] = hex!(
+        "efd48b2aacb6a8fd1140dd9cd45e81d69d2c877b56aaf991c34d0ea84eaf3716"
+        "f7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8"
+    );
+    let Ok(key) = crate::crypto::P256SigningKey::from_scalar(&PRIVATE_KEY) else {
+        return false;
+    };
+    crypto.p256_sha256_sign(&key, b"sample").ok() == Some(SIGNATURE)
+        && crypto.p256_sha256_sign(&key, b"sampld").ok() != Some(SIGNATURE)
+}
+
+fn kat_sha512(crypto: &Crypto) -> bool {
+    // FIPS 180-2, appendix C.1.
+    const DIGEST: [u8; 64] = hex!(
+        "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+        "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+    );
+    crypto.sha512(b"abc") == DIGEST && crypto.sha512(b"abd") != DIGEST
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,7 +295,7 @@ mod tests {
     fn every_kat_passes_with_the_real_primitives() {
         let report = run();
         assert!(report.passed, "{report:?}");
-        assert_eq!(report.results.len(), 4);
+        assert_eq!(report.results.len(), 6);
         assert!(report.failed_names().is_empty());
     }
 

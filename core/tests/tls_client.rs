@@ -602,3 +602,52 @@ fn probe_chain_shows_the_presented_pins_and_the_platform_verdict() {
     ));
     assert!(world.server.requests().is_empty(), "no request is sent");
 }
+
+#[test]
+fn a_signed_request_arrives_with_a_signature_the_server_verifies() {
+    use std::collections::HashMap;
+
+    use rukasec_core::crypto::Crypto;
+    use rukasec_core::signing::{SignOptions, SignatureVerifier, SoftwareKey, VerifierOptions};
+
+    let world = World::new();
+    let client = world.client(pinned(HOST, world.leaf_pin()));
+    let key = SoftwareKey::generate().unwrap();
+    let request = HttpRequest {
+        method: "POST".to_owned(),
+        url: world.url("/payments"),
+        headers: vec![("Content-Type".to_owned(), "application/json".to_owned())],
+        body: br#"{"amount":1000,"currency":"UGX"}"#.to_vec(),
+    };
+    let options = SignOptions::new("device-1");
+    let response = runtime()
+        .block_on(client.send_signed(request.clone(), &key, &options))
+        .unwrap();
+    assert_eq!(response.status, 200);
+
+    // What the server received verifies with the device's public key.
+    let seen = world.server.requests().pop().unwrap();
+    let received = HttpRequest {
+        method: seen.method,
+        url: world.url(&seen.target),
+        headers: seen.headers,
+        body: seen.body,
+    };
+    let keys: HashMap<String, Vec<u8>> =
+        HashMap::from([("device-1".to_owned(), key.public_key().sec1)]);
+    let verifier = SignatureVerifier::new(Arc::new(keys), VerifierOptions::default());
+    let crypto = Crypto::get().unwrap();
+    let verified = verifier
+        .verify(&crypto, &received, SystemTime::now())
+        .unwrap();
+    assert_eq!(verified.keyid, "device-1");
+    let covered: Vec<String> = verified
+        .components
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        covered.iter().any(|c| c.contains("content-digest")),
+        "{covered:?}"
+    );
+}

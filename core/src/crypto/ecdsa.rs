@@ -39,6 +39,13 @@ const GENERATE_ATTEMPTS: usize = 16;
 pub struct P256SigningKey(SigningKey);
 
 impl P256SigningKey {
+    /// A key from its raw 32-byte scalar (the self-test's known key).
+    pub(crate) fn from_scalar(scalar: &[u8]) -> Result<Self> {
+        SigningKey::from_slice(scalar)
+            .map(Self)
+            .map_err(|_| Error::invalid_input("not a P-256 private scalar"))
+    }
+
     /// A key from a PKCS#8 `PrivateKeyInfo` (DER).
     ///
     /// # Errors

@@ -26,6 +26,7 @@ use super::verifier::{CryptoRefusedError, PinMismatchError, classify};
 use crate::crypto::Crypto;
 use crate::error::{Error, Result, TlsFailure};
 use crate::events::{EventBus, SecurityEvent, SecurityEventKind};
+use crate::signing::{RequestSigner, SignOptions, sign_request};
 
 /// How the client behaves; [`Default`] gives the production values.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,6 +216,24 @@ impl HttpsClient {
             runtime.spawn(async move { shared.flush_reports().await });
         }
         result
+    }
+
+    /// Signs `request` on the way out (RFC 9421 with an RFC 9530 `Content-Digest`, see
+    /// [`sign_request`]) with the device key `signer`, then sends it as [`HttpsClient::send`].
+    /// The signature covers the first hop's URL: a server that redirects a signed request
+    /// elsewhere will see it fail verification there, as it should.
+    ///
+    /// # Errors
+    /// [`Error::Signature`] when signing fails; otherwise as [`HttpsClient::send`].
+    pub async fn send_signed(
+        &self,
+        mut request: HttpRequest,
+        signer: &dyn RequestSigner,
+        options: &SignOptions,
+    ) -> Result<HttpResponse> {
+        let crypto = Crypto::get()?;
+        sign_request(&crypto, signer, &request, options, SystemTime::now())?.apply(&mut request);
+        self.send(request).await
     }
 
     /// Sends the pin-failure reports waiting to go out (identical ones at most once a day),

@@ -54,7 +54,7 @@ final class ListenerTests: XCTestCase {
                        EventStats(emitted: expected, delivered: expected, dropped: 0, listenerFailures: 0))
         let events = listener.events
         XCTAssertEqual(events.count, calls + 1)
-        XCTAssertTrue(events.allSatisfy { $0.kind == .selfTestPassed && $0.details["tests"] == "4" })
+        XCTAssertTrue(events.allSatisfy { $0.kind == .selfTestPassed && $0.details["tests"] == String(katCount) })
         // No event ran on a thread that called into Rust.
         let callerThreads = callers.get + [ThreadId.current]
         for thread in listener.threads {
@@ -138,7 +138,7 @@ final class AsyncTests: XCTestCase {
         let core = RukaSec(listener: listener)
         let report = try await withTimeout { try await core.selfTestAsync() }
         XCTAssertTrue(report.passed)
-        XCTAssertEqual(report.results.count, 4)
+        XCTAssertEqual(report.results.count, katCount)
         XCTAssertTrue(report.results.allSatisfy(\.passed))
         XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
         XCTAssertEqual(listener.events.count, 2)
@@ -159,7 +159,7 @@ final class AsyncTests: XCTestCase {
             }
         }
         XCTAssertEqual(reports.count, calls)
-        XCTAssertTrue(reports.allSatisfy { $0.passed && $0.results.count == 4 })
+        XCTAssertTrue(reports.allSatisfy { $0.passed && $0.results.count == katCount })
         XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
         let expected = UInt64(calls + 1)
         XCTAssertEqual(core.eventStats(),

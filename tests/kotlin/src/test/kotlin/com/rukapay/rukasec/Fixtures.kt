@@ -15,7 +15,7 @@ const val WAIT_SECONDS = 10L
 val WAIT_MS: ULong = (WAIT_SECONDS * 1000).toULong()
 
 /** Number of known-answer tests in a self-test run (also `details["tests"]` of its event). */
-const val KAT_COUNT = 4
+const val KAT_COUNT = 6
 
 /** The committed test fixtures of tests/fixtures/, found from the `rukasec.root` system property. */
 object Fixtures {
