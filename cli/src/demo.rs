@@ -106,6 +106,14 @@ pub fn run(out: &mut impl Write) -> Result<(), Failure> {
     crate::demo_tls::run(&core, &log, out)?;
     log.print_new(&core, out)?;
 
+    writeln!(
+        out,
+        "\n[5] request signing: a device key signs API requests (RFC 9421 + RFC 9530 \
+         Content-Digest), the server verifies; DPoP (RFC 9449)"
+    )?;
+    crate::demo_signing::run(&core, &log, out)?;
+    log.print_new(&core, out)?;
+
     let stats = core.events().stats();
     writeln!(
         out,

@@ -157,7 +157,7 @@ pub fn run(core: &RukaSec, log: &EventLog, out: &mut impl Write) -> Result<(), F
 }
 
 /// A policy pinning [`HOST`] (exactly) to `pins`, enforced or report-only.
-fn pinned(pins: &[SpkiPin], enforced: bool) -> Result<PinPolicy, Failure> {
+pub fn pinned(pins: &[SpkiPin], enforced: bool) -> Result<PinPolicy, Failure> {
     let domain = DomainPolicy::new(HOST, false, pins.iter().copied())?;
     let domain = if enforced {
         domain
@@ -168,7 +168,7 @@ fn pinned(pins: &[SpkiPin], enforced: bool) -> Result<PinPolicy, Failure> {
 }
 
 /// The pin of a fresh key that no certificate of the server uses.
-fn spare_pin(core: &RukaSec, name: &str) -> Result<SpkiPin, Failure> {
+pub fn spare_pin(core: &RukaSec, name: &str) -> Result<SpkiPin, Failure> {
     let key = KeyPair::generate().map_err(|e| failed(&format!("{name} key: {e}")))?;
     let certificate = CertificateParams::new(vec![format!("{name}.rukapay.test")])
         .and_then(|params| params.self_signed(&key))

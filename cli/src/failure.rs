@@ -2,16 +2,20 @@
 //!
 //! Exit codes: 0 ok, 2 usage (clap's, or [`USAGE`]), 3 [`NOT_FOUND`], 4 [`INTEGRITY`],
 //! 5 [`KEY_UNAVAILABLE`], 6 a TLS or HTTPS failure (a connection or request the core refused
-//! or could not complete), 1 anything else.
+//! or could not complete), 7 a request-signature failure (a signature that does not verify, or
+//! one that cannot be made from the request given), 1 anything else.
 //!
 //! A TLS failure's kind is the core's own name for the cause ([`TlsFailure::as_str`]:
 //! `pin-mismatch`, `untrusted-certificate`, `insecure-scheme`, ...), so a script can tell a
 //! pinning refusal from a server that is down without parsing the message; one exit code
-//! covers them all because the kind already says which.
+//! covers them all because the kind already says which. Signature failures work the same way
+//! with [`SignatureFailure::as_str`] (`bad-signature`, `digest-mismatch`, `signature-expired`,
+//! ...): `rukasec verify` exits 7 for every reason a server would refuse the request, and the
+//! kind says which.
 
 use std::fmt;
 
-use rukasec_core::{Error, TlsFailure};
+use rukasec_core::{Error, SignatureFailure, TlsFailure};
 
 /// An item, or an account, that is absent (or expired).
 pub const NOT_FOUND: &str = "not-found";
@@ -28,14 +32,27 @@ pub const USAGE: &str = "usage";
 
 /// The exit code of every TLS or HTTPS failure (kind: [`TlsFailure::as_str`]).
 pub const TLS_EXIT_CODE: u8 = 6;
+/// The exit code of every request-signature failure (kind: [`SignatureFailure::as_str`]).
+pub const SIGNATURE_EXIT_CODE: u8 = 7;
+
+/// Whose name the kind is: ours (exit code by kind), or the core's name of a TLS or signature
+/// cause (one exit code per family, the kind says which cause).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    /// One of the constants above, or another fixed name.
+    Plain,
+    /// A [`TlsFailure`] (exit code [`TLS_EXIT_CODE`]).
+    Tls,
+    /// A [`SignatureFailure`] (exit code [`SIGNATURE_EXIT_CODE`]).
+    Signature,
+}
 
 /// A failed command. Printed as `<kind>: <message>`.
 #[derive(Debug)]
 pub struct Failure {
     kind: &'static str,
     message: String,
-    /// Whether the kind is a [`TlsFailure`]'s (exit code [`TLS_EXIT_CODE`]).
-    tls: bool,
+    family: Family,
 }
 
 impl Failure {
@@ -44,7 +61,7 @@ impl Failure {
         Self {
             kind,
             message: message.into(),
-            tls: false,
+            family: Family::Plain,
         }
     }
 
@@ -53,7 +70,16 @@ impl Failure {
         Self {
             kind: failure.as_str(),
             message: message.into(),
-            tls: true,
+            family: Family::Tls,
+        }
+    }
+
+    /// A request-signature failure, named by its cause.
+    pub fn signature(failure: SignatureFailure, message: impl Into<String>) -> Self {
+        Self {
+            kind: failure.as_str(),
+            message: message.into(),
+            family: Family::Signature,
         }
     }
 
@@ -64,10 +90,12 @@ impl Failure {
     }
 
     /// The process exit code for this failure: 2 usage, 3 not found, 4 integrity, 5 key
-    /// unavailable, 6 TLS, 1 anything else.
+    /// unavailable, 6 TLS, 7 request signature, 1 anything else.
     pub fn exit_code(&self) -> u8 {
-        if self.tls {
-            return TLS_EXIT_CODE;
+        match self.family {
+            Family::Tls => return TLS_EXIT_CODE,
+            Family::Signature => return SIGNATURE_EXIT_CODE,
+            Family::Plain => {}
         }
         match self.kind {
             USAGE => 2,
@@ -87,10 +115,13 @@ impl fmt::Display for Failure {
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
-        if let Error::Tls { failure, reason } = error {
-            // The kind is the cause's name; the core's message would repeat it.
-            return Self::tls(failure, reason);
-        }
+        // For TLS and signature failures the kind is the cause's name; the core's message
+        // would repeat it, so only the reason is kept.
+        let error = match error {
+            Error::Tls { failure, reason } => return Self::tls(failure, reason),
+            Error::Signature { failure, reason } => return Self::signature(failure, reason),
+            other => other,
+        };
         let kind = match error {
             Error::InvalidInput { .. } => INVALID_INPUT,
             Error::CryptoUnavailable => "crypto-unavailable",
@@ -158,5 +189,27 @@ mod tests {
         );
         let failure = Failure::tls(TlsFailure::InsecureScheme, "http");
         assert_eq!((failure.kind, failure.exit_code()), ("insecure-scheme", 6));
+    }
+
+    #[test]
+    fn signature_failures_are_named_by_their_cause_and_exit_7() {
+        let failure = Failure::from(Error::Signature {
+            failure: SignatureFailure::DigestMismatch,
+            reason: "the Content-Digest sha-256 does not match the body".to_owned(),
+        });
+        assert_eq!(failure.exit_code(), SIGNATURE_EXIT_CODE);
+        assert_eq!(
+            failure.to_string(),
+            "digest-mismatch: the Content-Digest sha-256 does not match the body"
+        );
+        for (cause, kind) in [
+            (SignatureFailure::BadSignature, "bad-signature"),
+            (SignatureFailure::Expired, "signature-expired"),
+            (SignatureFailure::Replayed, "replayed-nonce"),
+            (SignatureFailure::Malformed, "malformed-signature"),
+        ] {
+            let failure = Failure::signature(cause, "x");
+            assert_eq!((failure.kind, failure.exit_code()), (kind, 7));
+        }
     }
 }

@@ -272,19 +272,7 @@ fn resolve(
 
 /// The request: method, headers and body from the arguments.
 fn request(args: &FetchArgs, url: &str) -> Result<HttpRequest, Failure> {
-    let headers = args
-        .headers
-        .iter()
-        .map(|header| {
-            let (name, value) = header
-                .split_once(':')
-                .filter(|(name, _)| !name.trim().is_empty())
-                .ok_or_else(|| {
-                    Failure::new(USAGE, "--header: expected 'Name: value' (a name, a colon)")
-                })?;
-            Ok((name.trim().to_owned(), value.trim().to_owned()))
-        })
-        .collect::<Result<Vec<_>, Failure>>()?;
+    let headers = parse_headers(&args.headers)?;
     let body = match &args.data_file {
         Some(file) => std::fs::read(file).map_err(|e| Failure::from(e).context(file.display()))?,
         None => Vec::new(),
@@ -303,6 +291,23 @@ fn request(args: &FetchArgs, url: &str) -> Result<HttpRequest, Failure> {
         headers,
         body,
     })
+}
+
+/// `--header 'Name: value'` arguments as (name, value) pairs, in order, both trimmed (a
+/// value may contain colons: only the first one separates).
+pub fn parse_headers(headers: &[String]) -> Result<Vec<(String, String)>, Failure> {
+    headers
+        .iter()
+        .map(|header| {
+            let (name, value) = header
+                .split_once(':')
+                .filter(|(name, _)| !name.trim().is_empty())
+                .ok_or_else(|| {
+                    Failure::new(USAGE, "--header: expected 'Name: value' (a name, a colon)")
+                })?;
+            Ok((name.trim().to_owned(), value.trim().to_owned()))
+        })
+        .collect()
 }
 
 /// An async runtime for the core's HTTPS client (one worker: one request at a time).

@@ -2,24 +2,27 @@
 //!
 //! For operators and developers: compute certificate pins (of files, or of the chain a server
 //! presents), make HTTPS requests through the core's pinned client (`fetch`), run the crypto
-//! self-test, use the encrypted vault with a key file (`vault`, `keygen`), and `demo`, the main
-//! job, which walks through every capability the core has so far. Output goes to stdout;
-//! warnings and errors go to stderr, errors as `error: <kind>: <message>` with a non-zero exit
-//! code, so scripts can tell failures apart without parsing prose.
+//! self-test, use the encrypted vault with a key file (`vault`, `keygen`), sign requests and
+//! check their signatures as a server would (`keygen --out`, `sign`, `verify`, `dpop`), and
+//! `demo`, the main job, which walks through every capability the core has so far. Output goes
+//! to stdout; warnings and errors go to stderr, errors as `error: <kind>: <message>` with a
+//! non-zero exit code, so scripts can tell failures apart without parsing prose.
 #![forbid(unsafe_code)]
 
 mod demo;
+mod demo_signing;
 mod demo_tls;
 mod demo_vault;
 mod events;
 mod failure;
 mod fetch;
+mod keys;
 mod pin;
 mod self_test;
+mod sign;
 mod vault;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -31,13 +34,15 @@ macro_rules! exit_codes {
     () => {
         "Exit codes: 0 ok, 2 usage, 3 not found, 4 integrity failure, 5 key unavailable, 6 TLS \
          or HTTPS failure (the kind names it: pin-mismatch, untrusted-certificate, \
-         insecure-scheme, connection, timeout, ...), 1 anything else. Errors go to stderr as \
-         `error: <kind>: <message>`."
+         insecure-scheme, connection, timeout, ...), 7 request-signature failure (the kind \
+         names it: bad-signature, digest-mismatch, signature-expired, replayed-nonce, \
+         missing-component, unknown-key, malformed-signature, ...), 1 anything else. Errors go \
+         to stderr as `error: <kind>: <message>`."
     };
 }
 
-/// RukaSec security core: pinning, the pinned HTTPS client, self-test, the encrypted vault and
-/// demo.
+/// RukaSec security core: pinning, the pinned HTTPS client, self-test, the encrypted vault,
+/// request signing and demo.
 #[derive(Parser)]
 #[command(name = "rukasec", version, about, after_help = exit_codes!())]
 struct Cli {
@@ -66,15 +71,29 @@ enum Command {
     /// Run the crypto known-answer tests and print the results.
     SelfTest,
     /// Walk through what the core does: self-test, pins of a certificate chain it makes, the
-    /// encrypted vault, pinned TLS against a local server.
+    /// encrypted vault, pinned TLS against a local server, signed requests it verifies.
     Demo,
     /// Use an encrypted vault whose keys are wrapped by a key file.
     Vault(vault::VaultArgs),
-    /// Write a new random 32-byte key file for `vault --kek-file` (never overwrites).
-    Keygen {
-        /// Where to write the key (must not exist).
-        file: PathBuf,
-    },
+    /// Write a new random 32-byte key file for `vault --kek-file` (keygen FILE), or a new
+    /// P-256 request-signing key (keygen --out KEY.pem) and print its public key. Never
+    /// overwrites.
+    Keygen(keys::KeygenArgs),
+    /// Sign a request (RFC 9421, ecdsa-p256-sha256, with an RFC 9530 Content-Digest for the
+    /// body) and print the header lines to add: Content-Digest, Signature-Input, Signature.
+    #[command(after_help = exit_codes!())]
+    Sign(sign::SignArgs),
+    /// Check a signed request as a server would: `valid: ...` and exit 0, or exit 7 with the
+    /// cause as the error kind.
+    #[command(after_help = concat!(
+        "Give the request as received: its method, URL, every header that may be covered \
+         (including Signature-Input, Signature and, with a body, Content-Digest) and its body. ",
+        exit_codes!()
+    ))]
+    Verify(sign::VerifyArgs),
+    /// Print a DPoP proof (RFC 9449, ES256) for a request, the value of its `DPoP` header.
+    #[command(after_help = exit_codes!())]
+    Dpop(sign::DpopArgs),
 }
 
 fn main() -> ExitCode {
@@ -86,7 +105,10 @@ fn main() -> ExitCode {
         Command::SelfTest => self_test::run(&mut out),
         Command::Demo => demo::run(&mut out),
         Command::Vault(args) => vault::run(args, &mut out),
-        Command::Keygen { file } => vault::keygen(&file, &mut out),
+        Command::Keygen(args) => keys::run(args, &mut out),
+        Command::Sign(args) => sign::sign(args, &mut out),
+        Command::Verify(args) => sign::verify(args, &mut out),
+        Command::Dpop(args) => sign::dpop(args, &mut out),
     };
     let result = result.and_then(|()| out.flush().map_err(Failure::from));
     match result {
