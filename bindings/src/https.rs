@@ -9,7 +9,7 @@ use rukasec_core::Error;
 use rukasec_core::tls as core;
 
 use crate::guard::{guard_future, guard_with};
-use crate::{PinOutcome, PinPolicy, TlsError};
+use crate::{DeviceKey, PinOutcome, PinPolicy, SignOptions, TlsError};
 
 /// A fixed address for a host name (the certificate is still verified for the name).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -194,6 +194,25 @@ impl HttpsClient {
     /// URL, method or header. Cancelling the call drops the request.
     pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TlsError> {
         guard_future(async { self.0.send(request.into()).await.map(HttpResponse::from) }).await
+    }
+
+    /// Signs `request` with `key` (RFC 9421 with a `Content-Digest`, as `DeviceKey.signRequest`)
+    /// and sends it as `send`: `suspend` in Kotlin, `async` in Swift. Throws `TlsError.Signing`
+    /// when signing fails (nothing is sent), otherwise as `send`.
+    pub async fn send_signed(
+        &self,
+        request: HttpRequest,
+        key: Arc<DeviceKey>,
+        options: SignOptions,
+    ) -> Result<HttpResponse, TlsError> {
+        guard_future(async {
+            let options = rukasec_core::signing::SignOptions::try_from(options)?;
+            self.0
+                .send_signed(request.into(), key.signer(), &options)
+                .await
+                .map(HttpResponse::from)
+        })
+        .await
     }
 
     /// Replaces the pin policy; the next request uses new connections verified under it.

@@ -7,8 +7,8 @@
 //! (tokio). If a line here decides something, it belongs in the core.
 //!
 //! Every export that can fail returns `Result<_, E>` with its area's error enum (`RukaSecError`,
-//! `VaultError`, `TlsError`) and runs inside [`guard`] (or `guard_with`, `guard_future`), so a
-//! Rust panic reaches the app as that enum's `Internal`, never as a crash.
+//! `VaultError`, `TlsError`, `SignatureError`) and runs inside [`guard`] (or `guard_with`,
+//! `guard_future`), so a Rust panic reaches the app as that enum's `Internal`, never as a crash.
 
 #[cfg(target_os = "android")]
 mod android;
@@ -17,6 +17,7 @@ mod events;
 mod guard;
 mod https;
 mod rukasec;
+mod signing;
 #[cfg(feature = "ffi-testing")]
 mod testing;
 mod tls;
@@ -28,6 +29,10 @@ pub use https::{
     HostAddress, HttpHeader, HttpRequest, HttpResponse, HttpsClient, HttpsClientOptions,
 };
 pub use rukasec::{KatResult, RukaSec, SelfTestReport};
+pub use signing::{
+    DeviceKey, PlatformSigner, PublicKeyInfo, SignOptions, SignatureError, SignatureVerifier,
+    SignedRequestHeaders, VerifiedSignature, VerifierOptions,
+};
 pub use tls::{
     CertificateSummary, DomainPin, PinChecker, PinOutcome, PinPolicy, PolicyUpdater, TlsError,
     spki_sha256_pin,

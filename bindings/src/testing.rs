@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
+use rukasec_core::signing::{RequestSigner as _, SoftwareKey};
 use rukasec_core::tls::test_server::{TestPki, TestServer, TestServerOptions, pin_of};
 
-use crate::{RukaSecError, guard};
+use crate::guard::guard_with;
+use crate::{HttpHeader, HttpRequest, RukaSecError, SignatureError, guard};
 
 /// Panics inside a fallible call, to prove the app receives `RukaSecError::Internal`.
 #[uniffi::export]
@@ -104,8 +106,53 @@ impl TestTlsServer {
         format!("https://{}:{}/{path}", self.host, self.port())
     }
 
+    /// The last request it received, as a request record with its full `https://` URL (so a
+    /// `SignatureVerifier` can check what arrived); `null`/`nil` before the first.
+    pub fn last_request(&self) -> Option<HttpRequest> {
+        self.server.requests().pop().map(|seen| HttpRequest {
+            url: format!("https://{}:{}{}", self.host, self.port(), seen.target),
+            method: seen.method,
+            headers: seen
+                .headers
+                .into_iter()
+                .map(|(name, value)| HttpHeader { name, value })
+                .collect(),
+            body: seen.body,
+        })
+    }
+
     /// Requests it has received (handshakes refused by the client do not count).
     pub fn request_count(&self) -> u32 {
         u32::try_from(self.server.requests().len()).unwrap_or(u32::MAX)
+    }
+}
+
+/// A software P-256 key with the calls a platform keystore offers, for binding tests on hosts
+/// without one (Swift on Linux has no CryptoKit): a Swift or Kotlin `PlatformSigner` delegates
+/// to it.
+#[derive(uniffi::Object)]
+pub struct TestSoftwareSigner(SoftwareKey);
+
+#[uniffi::export]
+impl TestSoftwareSigner {
+    /// A new random key.
+    #[uniffi::constructor]
+    pub fn generate() -> Result<Arc<Self>, SignatureError> {
+        guard_with(|| SoftwareKey::generate().map(|key| Arc::new(Self(key))))
+    }
+
+    /// The public key, SubjectPublicKeyInfo DER.
+    pub fn spki_der(&self) -> Vec<u8> {
+        self.0.public_key().spki_der
+    }
+
+    /// The public key, uncompressed SEC1.
+    pub fn sec1(&self) -> Vec<u8> {
+        self.0.public_key().sec1
+    }
+
+    /// An ECDSA P-256 SHA-256 signature of `message`, raw `r‖s` (64 bytes).
+    pub fn sign(&self, message: Vec<u8>) -> Result<Vec<u8>, SignatureError> {
+        guard_with(|| self.0.sign_p1363(&message).map(Vec::from))
     }
 }

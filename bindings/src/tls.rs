@@ -141,6 +141,13 @@ pub enum TlsError {
         /// A fixed explanation.
         reason: String,
     },
+    /// `HttpsClient.sendSigned` could not sign the request (the device key failed, a covered
+    /// header is missing, a bad component identifier); nothing was sent.
+    #[error("signing: {reason}")]
+    Signing {
+        /// The signing failure's kind and reason (`signer-failed: ...`).
+        reason: String,
+    },
     /// The input could not be used: a malformed pin, pattern, policy (an enforced pin set needs
     /// a backup pin), URL, header, certificate or signed document.
     #[error("invalid input: {reason}")]
@@ -193,6 +200,9 @@ impl From<Error> for TlsError {
                 _ => Self::Internal {
                     reason: error.to_string(),
                 },
+            },
+            Error::Signature { .. } => Self::Signing {
+                reason: error.to_string(),
             },
             Error::InvalidInput { .. } => Self::InvalidInput { reason },
             Error::CryptoUnavailable => Self::CryptoUnavailable { reason },

@@ -36,6 +36,7 @@ extension TlsError {
         case let .PolicySignature(reason): return ("PolicySignature", reason)
         case let .PolicyRollback(reason): return ("PolicyRollback", reason)
         case let .PolicyExpired(reason): return ("PolicyExpired", reason)
+        case let .Signing(reason): return ("Signing", reason)
         case let .InvalidInput(reason): return ("InvalidInput", reason)
         case let .CryptoUnavailable(reason): return ("CryptoUnavailable", reason)
         case let .Storage(reason): return ("Storage", reason)
