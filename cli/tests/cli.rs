@@ -2,14 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing is the point
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn rukasec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rukasec"))
-        .args(args)
-        .output()
-        .expect("the rukasec binary runs")
-}
+mod support;
+use support::rukasec;
 
 fn openssl(args: &[&str], dir: &Path) -> Vec<u8> {
     let output = Command::new("openssl")

@@ -9,24 +9,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rukasec_core::signing::{PublicKeyInfo, SoftwareKey};
 
+mod support;
+use support::{rukasec, stderr, stdout};
+
 const URL: &str = "https://api.rukapay.test/v1/payments?ref=42";
 const BODY: &str = r#"{"amount":"100.00","currency":"EUR"}"#;
 const CONTENT_TYPE: &str = "Content-Type: application/json";
-
-fn rukasec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rukasec"))
-        .args(args)
-        .output()
-        .expect("the rukasec binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
 
 fn assert_ok(output: &Output) -> String {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(output));

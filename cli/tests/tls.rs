@@ -4,29 +4,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 
 use base64::Engine as _;
 use rukasec_core::tls::test_server::{TestPki, TestServer, TestServerOptions, pin_of};
 
+mod support;
+use support::{rukasec, stderr, stdout};
+
 const HOST: &str = "pay.rukapay.test";
 const BODY: &str = "hello from the rukasec test server\n";
-
-fn rukasec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rukasec"))
-        .args(args)
-        .output()
-        .expect("the rukasec binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
 
 /// A server with a fresh PKI, its root as a PEM file, and the arguments that reach it.
 struct Fixture {
