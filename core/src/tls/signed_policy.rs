@@ -30,9 +30,6 @@ use std::time::SystemTime;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use p256::pkcs8::DecodePublicKey as _;
-use rustls_pki_types::SubjectPublicKeyInfoDer;
-use rustls_pki_types::pem::PemObject as _;
 use serde::Deserialize;
 
 use super::PinPolicy;
@@ -40,6 +37,7 @@ use super::policy::{MAX_POLICY_JSON_LEN, parse_document};
 use crate::crypto::Crypto;
 use crate::error::{Error, Result, TlsFailure};
 use crate::events::{EventBus, SecurityEvent, SecurityEventKind};
+use crate::signing::PublicKeyInfo;
 use crate::vault::{DataClass, Vault};
 
 /// The only signature algorithm (JWS `alg`): ECDSA P-256 with SHA-256, P1363 signature.
@@ -98,9 +96,15 @@ impl SignedPolicyVerifier {
             .iter()
             .enumerate()
             .map(|(index, key)| {
-                parse_public_key(key).map_err(|what| {
-                    Error::invalid_input(format!("public key {}: {what}", index + 1))
-                })
+                PublicKeyInfo::from_spki(key)
+                    .map(|info| info.sec1.into_boxed_slice())
+                    .map_err(|error| {
+                        Error::invalid_input(format!(
+                            "public key {}: {}",
+                            index + 1,
+                            error.reason()
+                        ))
+                    })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self { keys })
@@ -213,21 +217,6 @@ struct Header {
     #[serde(default)]
     #[allow(dead_code)]
     kid: Option<String>,
-}
-
-/// The SEC1 encoding of a P-256 SubjectPublicKeyInfo in PEM or DER; on failure, what is wrong.
-fn parse_public_key(key: &[u8]) -> Result<Box<[u8]>, &'static str> {
-    let der = if key.trim_ascii_start().starts_with(b"-----BEGIN ") {
-        SubjectPublicKeyInfoDer::from_pem_slice(key)
-            .map_err(|_| "no \"PUBLIC KEY\" PEM block")?
-            .as_ref()
-            .to_vec()
-    } else {
-        key.to_vec()
-    };
-    let key = p256::PublicKey::from_public_key_der(&der)
-        .map_err(|_| "not a P-256 SubjectPublicKeyInfo (PEM \"PUBLIC KEY\" or DER)")?;
-    Ok(key.to_sec1_bytes())
 }
 
 /// A base64url part (no padding) of a signed document.
