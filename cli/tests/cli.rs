@@ -2,24 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing is the point
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 mod support;
-use support::rukasec;
-
-fn openssl(args: &[&str], dir: &Path) -> Vec<u8> {
-    let output = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl is needed for this test: apt-get install openssl");
-    assert!(
-        output.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
-}
+use support::{openssl, rukasec};
 
 /// The pin as the openssl pipeline computes it:
 /// `openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64`.

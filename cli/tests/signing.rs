@@ -3,14 +3,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rukasec_core::signing::{PublicKeyInfo, SoftwareKey};
 
 mod support;
-use support::{rukasec, stderr, stdout};
+use support::{openssl, rukasec, stderr, stdout};
 
 const URL: &str = "https://api.rukapay.test/v1/payments?ref=42";
 const BODY: &str = r#"{"amount":"100.00","currency":"EUR"}"#;
@@ -136,20 +136,6 @@ impl Fixture {
         std::fs::write(&file, content).unwrap();
         file
     }
-}
-
-fn openssl(args: &[&str], dir: &Path) -> Vec<u8> {
-    let output = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl is needed for this test: apt-get install openssl");
-    assert!(
-        output.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
 }
 
 fn line_value<'a>(stdout: &'a str, prefix: &str) -> &'a str {

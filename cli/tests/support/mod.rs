@@ -1,6 +1,7 @@
 //! Running the built `rukasec` binary, shared by the CLI test files.
 #![allow(dead_code)] // each test file uses its own subset
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// Runs `rukasec` with `args` and waits for it.
@@ -19,4 +20,19 @@ pub fn stdout(output: &Output) -> String {
 /// Standard error as text.
 pub fn stderr(output: &Output) -> String {
     String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// Runs `openssl` in `dir` and returns its standard output (the test fails if it fails).
+pub fn openssl(args: &[&str], dir: &Path) -> Vec<u8> {
+    let output = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl is needed for this test: apt-get install openssl");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
 }
