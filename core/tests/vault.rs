@@ -462,14 +462,14 @@ fn flipped_bytes_in_values_names_and_wrapped_keys_are_integrity_errors() {
     }
     assert!(checked > 100);
 
-    // A name: listing that namespace fails, values still open.
-    flip_byte(&fx, "items", "name", "class = 3", 20);
+    // A name: the account's state covers every row's name envelope, so the whole account fails
+    // closed (its state no longer verifies); other accounts are untouched.
     let vault = fx.open();
+    assert_eq!(value(&vault, "a", "ns", "first").unwrap(), b"first value");
+    flip_byte(&fx, "items", "name", "class = 3", 20);
     assert_eq!(vault.list("a", "ns"), Err(Error::Integrity));
-    assert_eq!(
-        value(&vault, "a", "ns", "restricted").unwrap(),
-        b"pin material"
-    );
+    assert_eq!(vault.get("a", "ns", "first").err(), Some(Error::Integrity));
+    assert_eq!(fx.open().get("a", "ns", "first").err(), Some(Error::Integrity));
     assert_eq!(vault.list("b", "ns").unwrap(), vec!["first"]);
 
     // A wrapped key: the account no longer opens (integrity, not wrong data).

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::format::{self, AccountTag, KeyPurpose, ValueContext};
+use super::format::{self, AccountState, AccountTag, KeyPurpose, ValueContext};
 use super::keys::{self, AccountKeys, KeyFailure};
 use super::store::{self, ItemRow, KeyRow};
 use super::wrapper::{KeyWrapper, WrapperError};
@@ -56,14 +56,6 @@ pub struct PutItem {
     pub ttl: Option<Duration>,
 }
 
-/// The outcome of one attempt to read a value.
-enum Lookup {
-    Found(SecretBytes),
-    Absent,
-    /// Stored data failed authentication; the part that failed.
-    Failed(&'static str),
-}
-
 /// One item on its way to the database (borrowed from [`Vault::put`] or a [`PutItem`]).
 #[derive(Clone, Copy)]
 struct ItemToStore<'a> {
@@ -71,7 +63,8 @@ struct ItemToStore<'a> {
     name: &'a str,
     value: &'a [u8],
     class: DataClass,
-    ttl: Option<Duration>,
+    /// Expiry in Unix seconds, 0 for never.
+    expires_at: i64,
 }
 
 /// Progress of a data-key rotation.
@@ -85,29 +78,70 @@ pub struct RotationProgress {
     pub complete: bool,
 }
 
+/// What the verified account state says about one live item.
+#[derive(Clone, Copy)]
+struct ItemFacts {
+    element: [u8; 32],
+    namespace_tag: [u8; 32],
+}
+
+/// An account as this vault last verified it: its keys, its authenticated state, and the
+/// element of every live item, so that each row read is checked against the state in O(1).
+struct Account {
+    keys: Arc<AccountKeys>,
+    state: AccountState,
+    items: HashMap<[u8; 32], ItemFacts>,
+}
+
+/// Whether an account may be created by the call that resolves it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Create {
+    /// Reads: an unknown account is absent.
+    No,
+    /// Writes, inside an immediate transaction: an unknown account is created.
+    Yes,
+}
+
+/// What a row read means once checked against the verified state.
+enum Checked {
+    /// Neither the state nor the table has it.
+    Absent,
+    /// The row is the one the state names.
+    Row(Box<ItemRow>),
+    /// The table and the state disagree (a row deleted, restored, re-inserted or edited, or
+    /// another connection committed in between).
+    Mismatch,
+}
+
 /// An encrypted, per-account key-value store in one directory (a SQLite database).
 ///
 /// Every value is encrypted with AES-256-GCM under its account's data key for its class; keys
 /// are wrapped by the platform keystore through a [`KeyWrapper`]; names never reach the disk in
-/// plaintext. Safe to use from many threads (calls are serialised on one connection). See
+/// plaintext; every account keeps an authenticated state over its live items, checked on every
+/// read. Safe to use from many threads (calls are serialised on one connection). See
 /// docs/FORMAT.md for the bytes.
 pub struct Vault {
     connection: Mutex<Connection>,
     wrapper: Arc<dyn KeyWrapper>,
     events: Arc<EventBus>,
     clock: Arc<dyn Clock>,
-    /// Unwrapped keys per account, loaded on first use.
-    accounts: Mutex<HashMap<AccountTag, Arc<AccountKeys>>>,
+    /// The vault's id key (account tags), once unwrapped.
+    id_key: Mutex<Option<Arc<SecretBytes>>>,
+    /// Verified accounts, loaded on first use. Locked only while the connection is.
+    accounts: Mutex<HashMap<AccountTag, Account>>,
     /// SQLite's `data_version` when the cache was last checked against the database: another
-    /// vault instance (or process) on the same directory may have rotated or deleted keys.
+    /// vault instance (or process) on the same directory may have written.
     seen_data_version: AtomicI64,
 }
 
 impl Vault {
-    /// Opens (or creates) the vault in `dir`.
+    /// Opens (or creates) the vault in `dir`. A format-1 database is migrated to format 2 (each
+    /// account is re-keyed the first time it is used). KEKs whose destruction failed earlier are
+    /// destroyed now.
     ///
     /// # Errors
-    /// `Storage` when the directory or database cannot be opened; `CryptoUnavailable`.
+    /// `Storage` when the directory or database cannot be opened; `Integrity` when its schema
+    /// is not the vault's; `CryptoUnavailable`.
     pub fn open(dir: &Path, wrapper: Arc<dyn KeyWrapper>, events: Arc<EventBus>) -> Result<Self> {
         Self::open_with_clock(dir, wrapper, events, Arc::new(SystemClock))
     }
@@ -123,16 +157,28 @@ impl Vault {
         clock: Arc<dyn Clock>,
     ) -> Result<Self> {
         Crypto::get()?;
-        let connection = store::open(dir)?;
+        let connection = match store::open(dir) {
+            Err(Error::Integrity) => {
+                events.emit(
+                    SecurityEvent::new(SecurityEventKind::VaultIntegrityFailure)
+                        .with_detail("what", "schema"),
+                );
+                return Err(Error::Integrity);
+            }
+            other => other?,
+        };
         let seen_data_version = AtomicI64::new(store::data_version(&connection)?);
-        Ok(Self {
+        let vault = Self {
             connection: Mutex::new(connection),
             wrapper,
             events,
             clock,
+            id_key: Mutex::new(None),
             accounts: Mutex::new(HashMap::new()),
             seen_data_version,
-        })
+        };
+        vault.destroy_retired_keks(&vault.lock_connection())?;
+        Ok(vault)
     }
 
     /// Stores `value` under `namespace`/`name` for `account`, replacing any previous value.
@@ -157,7 +203,7 @@ impl Vault {
                 name,
                 value,
                 class,
-                ttl,
+                expires_at: self.expiry(ttl)?,
             }],
         )
     }
@@ -167,17 +213,19 @@ impl Vault {
     /// # Errors
     /// As [`Vault::put`]; on error nothing was stored.
     pub fn put_batch(&self, account: &str, items: &[PutItem]) -> Result<()> {
-        let items: Vec<ItemToStore<'_>> = items
+        let items = items
             .iter()
-            .map(|item| ItemToStore {
-                namespace: &item.namespace,
-                name: &item.name,
-                // Encrypting the value needs its bytes.
-                value: item.value.expose_secret(),
-                class: item.class,
-                ttl: item.ttl,
+            .map(|item| {
+                Ok(ItemToStore {
+                    namespace: &item.namespace,
+                    name: &item.name,
+                    // Encrypting the value needs its bytes.
+                    value: item.value.expose_secret(),
+                    class: item.class,
+                    expires_at: self.expiry(item.ttl)?,
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         self.store_items(account, &items)
     }
 
@@ -190,99 +238,65 @@ impl Vault {
         }
         let crypto = Crypto::get()?;
         let mut conn = self.lock_connection();
-        // The write lock first: the keys used are then the current ones, and an account is
+        // The write lock first: the state used is then the current one, and an account is
         // created by one vault instance only.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let keys = self
-            .keys(&crypto, &tx, account, true)?
+        let (tag, counter) = self
+            .with_account(&crypto, &tx, account, Create::Yes, |entry| {
+                for item in items {
+                    self.write_item(&crypto, &tx, entry, item)?;
+                }
+                self.save_state(&crypto, &tx, entry)?;
+                Ok((entry.keys.tag, entry.state.write_counter))
+            })?
             .ok_or_else(not_created)?;
-        for item in items {
-            let row = self.seal_item(&crypto, &keys, item)?;
-            store::upsert_item(&tx, &keys.tag, &row)?;
-        }
-        tx.commit()?;
+        self.commit(tx, &tag)?;
+        self.advance_anchor(&tag, counter);
         Ok(())
     }
 
     /// The value of `namespace`/`name`, or `None` when absent or expired.
     ///
     /// # Errors
-    /// `Integrity` when the stored value fails authentication (tampered or swapped);
-    /// `KeyUnavailable`, `KeyWrapper`, `Storage`, `CryptoUnavailable`.
+    /// `Integrity` when the stored value or the account's state fails authentication (tampered,
+    /// swapped, rolled back, deleted or re-inserted); `KeyUnavailable`, `KeyWrapper`, `Storage`,
+    /// `CryptoUnavailable`.
     pub fn get(&self, account: &str, namespace: &str, name: &str) -> Result<Option<SecretBytes>> {
         check_ids(account, namespace, Some(name))?;
         let crypto = Crypto::get()?;
-        // Fast path: the cached keys, without asking whether another vault instance changed
-        // them. A stale cache cannot produce wrong data (the row names its key version and the
-        // AEAD checks the key), only a miss or a failure; those are retried once with a checked
-        // cache before they count.
-        let first = self.lookup(&crypto, account, namespace, name, false)?;
-        let outcome = match first {
-            Lookup::Found(_) => first,
-            _ if self.cache_is_stale()? => self.lookup(&crypto, account, namespace, name, true)?,
-            _ => first,
-        };
-        match outcome {
-            Lookup::Found(value) => Ok(Some(value)),
-            Lookup::Absent => Ok(None),
-            Lookup::Failed(what) => Err(self.integrity(what)),
-        }
-    }
-
-    /// One attempt of [`Vault::get`]; `checked` validates the key cache against the database
-    /// first. Reports failures without emitting events (the caller decides after a retry).
-    fn lookup(
-        &self,
-        crypto: &Crypto,
-        account: &str,
-        namespace: &str,
-        name: &str,
-        checked: bool,
-    ) -> Result<Lookup> {
         let conn = self.lock_connection();
-        let keys = if checked {
-            self.keys(crypto, &conn, account, false)?
-        } else {
-            self.cached_keys(crypto, &conn, account, false)?
-        };
-        let Some(keys) = keys else {
-            return Ok(Lookup::Absent);
-        };
-        let item_id = format::item_id(crypto, &keys.index, namespace, name);
-        let Some(stored) = store::item_value(&conn, &keys.tag, &item_id)? else {
-            return Ok(Lookup::Absent);
+        let found = self.read_checked(&crypto, &conn, account, |entry| {
+            let item_id = format::item_id(&crypto, &entry.keys.index, namespace, name);
+            let row = store::item(&conn, &entry.keys.tag, &item_id)?;
+            Ok(check_row(&crypto, entry, &item_id, row))
+        })?;
+        let Some((keys, row)) = found else {
+            return Ok(None);
         };
         drop(conn);
-        if self.is_expired(stored.expires_at) {
-            return Ok(Lookup::Absent);
+        if self.is_expired(row.expires_at) {
+            return Ok(None);
         }
-        let Some(class) = DataClass::from_code(stored.class) else {
-            return Ok(Lookup::Failed("value"));
-        };
-        let Some(key) = keys.data_key(class, stored.key_version) else {
-            return Ok(Lookup::Failed("value"));
-        };
+        let class = DataClass::from_code(row.class).ok_or_else(|| self.integrity("value"))?;
+        let key = keys
+            .data_key(class, row.key_version)
+            .ok_or_else(|| self.integrity("value"))?;
         let aad = format::value_aad(&ValueContext {
             account: &keys.tag,
             namespace,
             name,
             class,
-            key_version: stored.key_version,
-            expires_at: stored.expires_at,
+            key_version: row.key_version,
+            expires_at: row.expires_at,
+            counter: row.counter,
         });
-        Ok(match envelope::open(crypto, key, &aad, &stored.value) {
-            Ok(value) => Lookup::Found(value),
-            Err(_) => Lookup::Failed("value"),
-        })
+        envelope::open(&crypto, key, &aad, &row.value)
+            .map(Some)
+            .map_err(|_| self.integrity("value"))
     }
 
-    /// Whether another connection committed since the key cache was last checked.
-    fn cache_is_stale(&self) -> Result<bool> {
-        let version = store::data_version(&self.lock_connection())?;
-        Ok(version != self.seen_data_version.load(Ordering::SeqCst))
-    }
-
-    /// Whether `namespace`/`name` holds a value that has not expired. Does not decrypt.
+    /// Whether `namespace`/`name` holds a value that has not expired. Does not decrypt; the row
+    /// is checked against the account's state like [`Vault::get`]'s.
     ///
     /// # Errors
     /// As [`Vault::get`].
@@ -290,56 +304,120 @@ impl Vault {
         check_ids(account, namespace, Some(name))?;
         let crypto = Crypto::get()?;
         let conn = self.lock_connection();
-        let Some(keys) = self.keys(&crypto, &conn, account, false)? else {
-            return Ok(false);
-        };
-        let item_id = format::item_id(&crypto, &keys.index, namespace, name);
-        Ok(store::item_expiry(&conn, &keys.tag, &item_id)?.is_some_and(|at| !self.is_expired(at)))
+        let found = self.read_checked(&crypto, &conn, account, |entry| {
+            let item_id = format::item_id(&crypto, &entry.keys.index, namespace, name);
+            let row = store::item_header(&conn, &entry.keys.tag, &item_id)?;
+            Ok(check_row(&crypto, entry, &item_id, row))
+        })?;
+        Ok(found.is_some_and(|(_, row)| !self.is_expired(row.expires_at)))
     }
 
-    /// Deletes `namespace`/`name`. Returns whether it existed.
+    /// Runs a row read against the verified account; on a mismatch re-checks the database once
+    /// (another connection may have committed in between) before reporting tampering.
+    fn read_checked(
+        &self,
+        crypto: &Crypto,
+        conn: &Connection,
+        account: &str,
+        read: impl Fn(&mut Account) -> Result<Checked>,
+    ) -> Result<Option<(Arc<AccountKeys>, Box<ItemRow>)>> {
+        for attempt in 0..2 {
+            let outcome = self.with_account(crypto, conn, account, Create::No, |entry| {
+                Ok((Arc::clone(&entry.keys), read(entry)?))
+            })?;
+            match outcome {
+                None | Some((_, Checked::Absent)) => return Ok(None),
+                Some((keys, Checked::Row(row))) => return Ok(Some((keys, row))),
+                Some((_, Checked::Mismatch)) if attempt == 0 && self.cache_is_stale(conn)? => {}
+                // The verified state stays cached: it is still the truth about the other rows.
+                Some((_, Checked::Mismatch)) => return Err(self.integrity("state")),
+            }
+        }
+        Err(self.integrity("state"))
+    }
+
+    /// Deletes `namespace`/`name`. Returns whether it existed. No byte of its envelope stays in
+    /// the database or its WAL.
     ///
     /// # Errors
     /// As [`Vault::get`].
     pub fn delete(&self, account: &str, namespace: &str, name: &str) -> Result<bool> {
         check_ids(account, namespace, Some(name))?;
         let crypto = Crypto::get()?;
-        let conn = self.lock_connection();
-        let Some(keys) = self.keys(&crypto, &conn, account, false)? else {
+        let mut conn = self.lock_connection();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some((tag, existed, counter)) =
+            self.with_account(&crypto, &tx, account, Create::No, |entry| {
+                let item_id = format::item_id(&crypto, &entry.keys.index, namespace, name);
+                let existed = self.remove_item(&tx, entry, &item_id)?;
+                if existed {
+                    self.save_state(&crypto, &tx, entry)?;
+                }
+                Ok((entry.keys.tag, existed, entry.state.write_counter))
+            })?
+        else {
             return Ok(false);
         };
-        let item_id = format::item_id(&crypto, &keys.index, namespace, name);
-        store::delete_item(&conn, &keys.tag, &item_id)
+        self.commit(tx, &tag)?;
+        if existed {
+            store::checkpoint_truncate(&conn)?;
+            self.advance_anchor(&tag, counter);
+        }
+        Ok(existed)
     }
 
     /// The names in `namespace` that have not expired, sorted.
     ///
     /// # Errors
-    /// `Integrity` when a stored name fails authentication; as [`Vault::get`].
+    /// `Integrity` when a stored name, or the namespace's rows, fail authentication; as
+    /// [`Vault::get`].
     pub fn list(&self, account: &str, namespace: &str) -> Result<Vec<String>> {
         check_ids(account, namespace, None)?;
         let crypto = Crypto::get()?;
         let conn = self.lock_connection();
-        let Some(keys) = self.keys(&crypto, &conn, account, false)? else {
-            return Ok(Vec::new());
-        };
-        let namespace_tag = format::namespace_tag(&crypto, &keys.index, namespace);
-        let rows = store::names_in(&conn, &keys.tag, &namespace_tag)?;
-        drop(conn);
-        let mut names = Vec::with_capacity(rows.len());
-        for row in rows {
-            if self.is_expired(row.expires_at) {
-                continue;
+        for attempt in 0..2 {
+            let outcome = self.with_account(&crypto, &conn, account, Create::No, |entry| {
+                let namespace_tag = format::namespace_tag(&crypto, &entry.keys.index, namespace);
+                let rows = store::names_in(&conn, &entry.keys.tag, &namespace_tag)?;
+                let expected = entry
+                    .items
+                    .values()
+                    .filter(|facts| facts.namespace_tag == namespace_tag)
+                    .count();
+                let matches = rows.len() == expected
+                    && rows.iter().all(|row| {
+                        matches!(
+                            check_row(&crypto, entry, &row.item_id, Some(row.clone_header())),
+                            Checked::Row(_)
+                        )
+                    });
+                Ok((Arc::clone(&entry.keys), matches.then_some(rows)))
+            })?;
+            let Some((keys, rows)) = outcome else {
+                return Ok(Vec::new());
+            };
+            let Some(rows) = rows else {
+                if attempt == 0 && self.cache_is_stale(&conn)? {
+                    continue;
+                }
+                return Err(self.integrity("state"));
+            };
+            let mut names = Vec::with_capacity(rows.len());
+            for row in rows {
+                if self.is_expired(row.expires_at) {
+                    continue;
+                }
+                let (stored_namespace, name) =
+                    self.open_name(&crypto, &keys, &row.item_id, &row.name)?;
+                if stored_namespace != namespace {
+                    return Err(self.integrity("name"));
+                }
+                names.push(name);
             }
-            let (stored_namespace, name) =
-                self.open_name(&crypto, &keys, &row.item_id, &row.name)?;
-            if stored_namespace != namespace {
-                return Err(self.integrity("name"));
-            }
-            names.push(name);
+            names.sort();
+            return Ok(names);
         }
-        names.sort();
-        Ok(names)
+        Err(self.integrity("state"))
     }
 
     /// Re-wraps the account's keys under a new KEK (a new keystore alias) and destroys the old
@@ -353,7 +431,9 @@ impl Vault {
     }
 
     /// [`Vault::rotate_kek`] into another wrapper (a new key file, a new keystore). Afterwards
-    /// the account opens only with `new_wrapper`: reopen the vault with it.
+    /// the account opens only with `new_wrapper`: reopen the vault with it. The old KEK is
+    /// destroyed in this vault's wrapper; when that fails it is recorded and destroyed on a
+    /// later open.
     ///
     /// # Errors
     /// As [`Vault::rotate_kek`].
@@ -363,12 +443,38 @@ impl Vault {
         let mut conn = self.lock_connection();
         // One immediate transaction from the start: two instances cannot rotate at once.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let keys = self
-            .keys(&crypto, &tx, account, false)?
+        let (tag, old_alias) = self
+            .with_account(&crypto, &tx, account, Create::No, |entry| {
+                self.rewrap_keys(&tx, &entry.keys, new_wrapper)
+            })?
             .ok_or_else(no_account)?;
+        // The new wrapper must be able to tell accounts apart too.
+        let id_key = self.id_key(&crypto, &tx, false)?.ok_or_else(no_account)?;
+        keys::add_id_key_copy(&tx, new_wrapper, &id_key).map_err(|f| self.key_failure(f))?;
         // Whatever happens next, this instance reloads the account's keys on next use.
-        self.lock_accounts().remove(&keys.tag);
-        let old = store::account(&tx, &keys.tag)?.ok_or_else(no_account)?;
+        self.lock_accounts().remove(&tag);
+        tx.commit()?;
+        // The data is safe under the new KEK; an old KEK that cannot be destroyed now is
+        // recorded and destroyed on a later open (crypto-shredding must not depend on luck).
+        let destroyed = self.destroy_kek(&conn, &old_alias)?;
+        store::checkpoint_truncate(&conn)?;
+        self.events.emit(
+            SecurityEvent::new(SecurityEventKind::VaultKeyRotated)
+                .with_detail("key", "kek")
+                .with_detail("old_kek_destroyed", destroyed.to_string()),
+        );
+        Ok(())
+    }
+
+    /// Re-wraps every key of the account under a new KEK version in `new_wrapper`, in the
+    /// caller's transaction. Returns the account tag and the old KEK's alias.
+    fn rewrap_keys(
+        &self,
+        tx: &Connection,
+        keys: &AccountKeys,
+        new_wrapper: &dyn KeyWrapper,
+    ) -> Result<(AccountTag, String)> {
+        let old = store::account(tx, &keys.tag)?.ok_or_else(no_account)?;
         let new_version = old
             .kek_version
             .checked_add(1)
@@ -384,22 +490,22 @@ impl Vault {
             .wrap(&new_alias, &format::canary(&keys.tag))
             .map_err(|e| fail(KeyFailure::Wrapper(e)))?;
         let mut rewrapped = Vec::new();
-        for row in store::keys(&tx, &keys.tag)? {
+        for row in store::keys(tx, &keys.tag)? {
             let purpose =
                 KeyPurpose::from_code(row.purpose).ok_or_else(|| self.integrity("wrapped_key"))?;
             let key = keys::unwrap_key(
                 self.wrapper.as_ref(),
+                keys.format,
                 &old.kek_alias,
                 &keys.tag,
                 purpose,
                 &row,
             )
             .map_err(fail)?;
+            let payload =
+                format::key_payload(format::FORMAT_VERSION, &keys.tag, purpose, row.version, &key);
             let wrapped = new_wrapper
-                .wrap(
-                    &new_alias,
-                    &format::key_payload(&keys.tag, purpose, row.version, &key),
-                )
+                .wrap(&new_alias, &payload)
                 .map_err(|e| fail(KeyFailure::Wrapper(e)))?;
             rewrapped.push(KeyRow {
                 purpose: row.purpose,
@@ -408,27 +514,10 @@ impl Vault {
             });
         }
         for row in &rewrapped {
-            store::upsert_key(&tx, &keys.tag, row)?;
+            store::upsert_key(tx, &keys.tag, row)?;
         }
-        store::upsert_account(
-            &tx,
-            &keys.tag,
-            &store::AccountRow {
-                kek_alias: new_alias,
-                kek_version: new_version,
-                canary,
-            },
-        )?;
-        tx.commit()?;
-        // The data is safe under the new KEK; failing to destroy the old one leaves a harmless
-        // orphan key in the keystore, so it is reported, not returned.
-        let destroyed = self.wrapper.delete_key(&old.kek_alias).is_ok();
-        self.events.emit(
-            SecurityEvent::new(SecurityEventKind::VaultKeyRotated)
-                .with_detail("key", "kek")
-                .with_detail("old_kek_destroyed", destroyed.to_string()),
-        );
-        Ok(())
+        store::set_kek(tx, &keys.tag, &new_alias, new_version, &canary)?;
+        Ok((keys.tag, old.kek_alias))
     }
 
     /// Rotates `class`'s data key: new writes use a new version, every item is re-encrypted
@@ -468,24 +557,47 @@ impl Vault {
         // One immediate transaction: the new key version and the batch commit together, and
         // two instances cannot rotate at once.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut keys = self
-            .keys(&crypto, &tx, account, false)?
+        let (tag, progress, counter) = self
+            .with_account(&crypto, &tx, account, Create::No, |entry| {
+                let progress = self.reencrypt_batch(&crypto, &tx, entry, class, max_items)?;
+                Ok((entry.keys.tag, progress, entry.state.write_counter))
+            })?
             .ok_or_else(no_account)?;
-        let tag = keys.tag;
-        // The cache may briefly hold a key version this transaction has not committed: it is
-        // dropped on every exit, so a rolled-back version is never used for writes.
-        let _evict = EvictOnDrop { vault: self, tag };
-        let mut active = keys
+        self.commit(tx, &tag)?;
+        store::checkpoint_truncate(&conn)?;
+        self.advance_anchor(&tag, counter);
+        if progress.complete {
+            self.events.emit(
+                SecurityEvent::new(SecurityEventKind::VaultKeyRotated)
+                    .with_detail("key", "dek")
+                    .with_detail("class", class.as_str())
+                    .with_detail("version", progress.active_version.to_string()),
+            );
+        }
+        Ok(progress)
+    }
+
+    fn reencrypt_batch(
+        &self,
+        crypto: &Crypto,
+        tx: &Connection,
+        entry: &mut Account,
+        class: DataClass,
+        max_items: usize,
+    ) -> Result<RotationProgress> {
+        let tag = entry.keys.tag;
+        let mut active = entry
+            .keys
             .active_version(class)
             .ok_or_else(|| self.integrity("wrapped_key"))?;
-        if keys.versions(class) == 1 {
-            let alias = store::account(&tx, &tag)?.ok_or_else(no_account)?.kek_alias;
+        if entry.keys.versions(class) == 1 {
+            let alias = store::account(tx, &tag)?.ok_or_else(no_account)?.kek_alias;
             active = active.checked_add(1).ok_or_else(|| Error::Internal {
                 reason: "data key version overflow".to_owned(),
             })?;
             keys::new_key(
-                &crypto,
-                &tx,
+                crypto,
+                tx,
                 self.wrapper.as_ref(),
                 &alias,
                 &tag,
@@ -493,53 +605,73 @@ impl Vault {
                 active,
             )
             .map_err(|f| self.key_failure(f))?;
-            self.lock_accounts().remove(&tag);
-            keys = self
-                .keys(&crypto, &tx, account, false)?
+            // The cache may briefly hold a key version this transaction has not committed:
+            // `with_account` drops the entry on any error, so a rolled-back version is never
+            // used.
+            let reloaded = keys::load(tx, self.wrapper.as_ref(), &tag)
+                .map_err(|f| self.key_failure(f))?
                 .ok_or_else(no_account)?;
+            entry.keys = Arc::new(reloaded);
         }
+        let keys = Arc::clone(&entry.keys);
         let new_key = keys
             .data_key(class, active)
             .ok_or_else(|| self.integrity("wrapped_key"))?;
-        let rows = store::items_to_reencrypt(&tx, &tag, class.code(), active, max_items)?;
+        let rows = store::items_to_reencrypt(tx, &tag, class.code(), active, max_items)?;
         for row in &rows {
-            let (namespace, name) = self.open_name(&crypto, &keys, &row.item_id, &row.name)?;
+            if !matches!(
+                check_row(crypto, entry, &row.item_id, Some(row.clone_header())),
+                Checked::Row(_)
+            ) {
+                return Err(self.integrity("state"));
+            }
+            let (namespace, name) = self.open_name(crypto, &keys, &row.item_id, &row.name)?;
             let old_key = keys
                 .data_key(class, row.key_version)
                 .ok_or_else(|| self.integrity("value"))?;
-            let mut context = ValueContext {
+            let context = ValueContext {
                 account: &tag,
                 namespace: &namespace,
                 name: &name,
                 class,
                 key_version: row.key_version,
                 expires_at: row.expires_at,
+                counter: row.counter,
             };
-            let value = envelope::open(&crypto, old_key, &format::value_aad(&context), &row.value)
+            let value = envelope::open(crypto, old_key, &format::value_aad(&context), &row.value)
                 .map_err(|_| self.integrity("value"))?;
-            context.key_version = active;
+            let counter = next_counter(entry)?;
+            let aad = format::value_aad(&ValueContext {
+                key_version: active,
+                counter,
+                ..context
+            });
             // Re-encryption needs the plaintext.
-            let sealed = envelope::seal(
-                &crypto,
-                new_key,
-                &format::value_aad(&context),
-                value.expose_secret(),
-            )?;
-            store::set_item_value(&tx, &tag, &row.item_id, active, &sealed)?;
+            let sealed = envelope::seal(crypto, new_key, &aad, value.expose_secret())?;
+            let updated = ItemRow {
+                item_id: row.item_id,
+                namespace_tag: row.namespace_tag,
+                class: row.class,
+                key_version: active,
+                expires_at: row.expires_at,
+                name: row.name.clone(),
+                value: sealed,
+                counter,
+            };
+            self.replace_facts(crypto, entry, &updated);
+            store::upsert_item(tx, &tag, &updated)?;
         }
         let complete = rows.len() < max_items
-            || store::items_to_reencrypt(&tx, &tag, class.code(), active, 1)?.is_empty();
+            || store::items_to_reencrypt(tx, &tag, class.code(), active, 1)?.is_empty();
         if complete {
-            store::delete_key_versions_except(&tx, &tag, KeyPurpose::Data(class).code(), active)?;
+            store::delete_key_versions_except(tx, &tag, KeyPurpose::Data(class).code(), active)?;
         }
-        tx.commit()?;
+        self.save_state(crypto, tx, entry)?;
         if complete {
-            self.events.emit(
-                SecurityEvent::new(SecurityEventKind::VaultKeyRotated)
-                    .with_detail("key", "dek")
-                    .with_detail("class", class.as_str())
-                    .with_detail("version", active.to_string()),
-            );
+            let reloaded = keys::load(tx, self.wrapper.as_ref(), &tag)
+                .map_err(|f| self.key_failure(f))?
+                .ok_or_else(no_account)?;
+            entry.keys = Arc::new(reloaded);
         }
         Ok(RotationProgress {
             active_version: active,
@@ -548,18 +680,22 @@ impl Vault {
         })
     }
 
-    /// Crypto-shreds an account: destroys its KEK in the keystore first (every copy of the
-    /// database is unreadable from then on), then deletes its rows. Returns whether it existed.
+    /// Crypto-shreds an account: destroys its current KEK in the keystore first (every copy of
+    /// the database is unreadable from then on), then every older KEK version it ever had (one
+    /// that cannot be destroyed now is recorded and destroyed on a later open), its rollback
+    /// anchor, and its rows. Returns whether it existed.
     ///
     /// # Errors
-    /// `KeyWrapper` when the keystore cannot delete the KEK (nothing is deleted then);
+    /// `KeyWrapper` when the keystore cannot delete the current KEK (nothing is deleted then);
     /// `Storage`.
     pub fn delete_account(&self, account: &str) -> Result<bool> {
         self.remove_account(account, true)
     }
 
     /// Starts an account again after `KeyUnavailable`: deletes its rows and, as far as the
-    /// keystore allows, its KEK. Returns whether it existed.
+    /// keystore allows, its KEKs. Returns whether it existed. When the vault's own id key is
+    /// lost for good (the keystore was wiped or the files restored on another device), no
+    /// account can be told apart any more, and every account is reset.
     ///
     /// # Errors
     /// `Storage`.
@@ -570,12 +706,12 @@ impl Vault {
     /// Whether `account` exists in this vault (has keys).
     ///
     /// # Errors
-    /// `InvalidInput`, `Storage`, `CryptoUnavailable`.
+    /// `InvalidInput`, `KeyUnavailable` (the vault's id key), `Storage`, `CryptoUnavailable`.
     pub fn has_account(&self, account: &str) -> Result<bool> {
         check_ids(account, "", None)?;
         let crypto = Crypto::get()?;
-        let tag = format::account_tag(&crypto, account);
-        Ok(store::account(&self.lock_connection(), &tag)?.is_some())
+        let conn = self.lock_connection();
+        Ok(self.resolve(&crypto, &conn, account, Create::No)?.is_some())
     }
 
     /// Whether the key wrapper keeps its KEKs in hardware (StrongBox, Secure Enclave).
@@ -583,32 +719,94 @@ impl Vault {
         self.wrapper.is_hardware_backed()
     }
 
-    /// Deletes every expired item of every account. Returns how many.
+    /// Deletes every expired item of every account whose keys are available, keeping each
+    /// account's state; then truncates the WAL. Returns how many.
     ///
     /// # Errors
-    /// `Storage`.
+    /// `Storage`; `Integrity` when an account's state does not verify.
     pub fn purge_expired(&self) -> Result<usize> {
-        let conn = self.lock_connection();
-        store::purge_expired(&conn, self.clock.now())
+        let crypto = Crypto::get()?;
+        let now = self.clock.now();
+        let mut conn = self.lock_connection();
+        let mut purged = 0;
+        for tag in store::accounts_with_expired(&conn, now)? {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let format = store::account(&tx, &tag)?.map(|row| row.format);
+            if format == Some(format::FORMAT_VERSION_V1) {
+                // Not migrated yet: no state to keep.
+                for item_id in store::expired_items(&tx, &tag, now)? {
+                    purged += usize::from(store::delete_item(&tx, &tag, &item_id)?);
+                }
+                tx.commit()?;
+                continue;
+            }
+            let outcome = self.with_account_tag(&crypto, &tx, &tag, |entry| {
+                let mut removed = 0;
+                for item_id in store::expired_items(&tx, &tag, now)? {
+                    removed += usize::from(self.remove_item(&tx, entry, &item_id)?);
+                }
+                self.save_state(&crypto, &tx, entry)?;
+                Ok((removed, entry.state.write_counter))
+            });
+            match outcome {
+                Ok(Some((removed, counter))) => {
+                    self.commit(tx, &tag)?;
+                    self.advance_anchor(&tag, counter);
+                    purged += removed;
+                }
+                // Keys unavailable (locked or lost): its expired items stay hidden until later.
+                Ok(None) | Err(Error::KeyUnavailable | Error::KeyWrapper { .. }) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        store::checkpoint_truncate(&conn)?;
+        Ok(purged)
     }
 
     fn remove_account(&self, account: &str, strict: bool) -> Result<bool> {
         check_ids(account, "", None)?;
         let crypto = Crypto::get()?;
-        let tag = format::account_tag(&crypto, account);
         let mut conn = self.lock_connection();
-        let Some(row) = store::account(&conn, &tag)? else {
-            return Ok(false);
+        let tag = match self.resolve(&crypto, &conn, account, Create::No) {
+            Ok(Some(tag)) => tag,
+            Ok(None) => return Ok(false),
+            Err(Error::KeyUnavailable) if !strict && self.id_key_is_lost(&conn) => {
+                self.reset_everything(&mut conn)?;
+                return Ok(true);
+            }
+            // A reset starts again whatever the state of the account's rows.
+            Err(Error::Integrity) if !strict => {
+                match self.id_key(&crypto, &conn, false)? {
+                    Some(id_key) => format::account_tag(&crypto, &id_key, account),
+                    None => return Ok(false),
+                }
+            }
+            Err(other) => return Err(other),
         };
-        match self.wrapper.delete_key(&row.kek_alias) {
-            Ok(()) => {}
-            Err(error) if strict => return Err(wrapper_error(error)),
-            Err(_) => {}
+        let kek_version = store::account(&conn, &tag)?.map_or(0, |row| row.kek_version);
+        let current = format::kek_alias(&tag, kek_version);
+        if kek_version > 0 {
+            match self.wrapper.delete_key(&current) {
+                Ok(()) => {}
+                Err(error) if strict => return Err(wrapper_error(error)),
+                Err(_) => {}
+            }
         }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Every KEK the account ever had, the current one again if a reset could not delete it:
+        // recorded first, destroyed after the commit, forgotten only once destroyed.
+        for version in 1..=kek_version {
+            let alias = format::kek_alias(&tag, version);
+            if alias != current || !strict {
+                store::add_retired_kek(&tx, &alias)?;
+            }
+        }
         store::delete_account_rows(&tx, &tag)?;
         tx.commit()?;
         self.lock_accounts().remove(&tag);
+        let _ = self.wrapper.delete_anchor(&format::anchor_name(&tag));
+        self.destroy_retired_keks(&conn)?;
+        store::checkpoint_truncate(&conn)?;
         self.events.emit(
             SecurityEvent::new(SecurityEventKind::VaultAccountDeleted)
                 .with_detail("mode", if strict { "delete" } else { "reset" }),
@@ -616,60 +814,451 @@ impl Vault {
         Ok(true)
     }
 
-    /// The account's keys from the cache, else loaded (or created when `create`, which the
-    /// caller must only ask inside an immediate transaction).
-    fn keys(
-        &self,
-        crypto: &Crypto,
-        conn: &Connection,
-        account: &str,
-        create: bool,
-    ) -> Result<Option<Arc<AccountKeys>>> {
-        self.refresh_cache(conn)?;
-        self.cached_keys(crypto, conn, account, create)
+    /// Whether the vault's id key is gone for good (its KEK missing or replaced), as opposed to
+    /// unavailable for now (a locked keystore).
+    fn id_key_is_lost(&self, conn: &Connection) -> bool {
+        matches!(
+            keys::load_id_key(conn, self.wrapper.as_ref()),
+            Err(KeyFailure::KekMissing | KeyFailure::WrongKek | KeyFailure::WrappedKeyTampered)
+        )
     }
 
-    /// [`Vault::keys`] without checking the cache against the database first.
-    fn cached_keys(
+    /// Deletes every account and the id key: what is left when the id key is lost for good.
+    fn reset_everything(&self, conn: &mut Connection) -> Result<()> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for (tag, format) in store::account_tags(&tx)? {
+            let versions = store::account(&tx, &tag)?.map_or(0, |row| row.kek_version);
+            for version in 1..=versions {
+                let alias = if format == format::FORMAT_VERSION_V1 {
+                    format::kek_alias_v1(&tag, version)
+                } else {
+                    format::kek_alias(&tag, version)
+                };
+                store::add_retired_kek(&tx, &alias)?;
+            }
+        }
+        for alias in keys::id_kek_aliases(&tx)? {
+            store::add_retired_kek(&tx, &alias)?;
+        }
+        store::delete_everything(&tx)?;
+        tx.commit()?;
+        self.lock_accounts().clear();
+        *self.id_key.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        self.destroy_retired_keks(conn)?;
+        store::checkpoint_truncate(conn)?;
+        self.events.emit(
+            SecurityEvent::new(SecurityEventKind::VaultAccountDeleted).with_detail("mode", "reset_all"),
+        );
+        Ok(())
+    }
+
+    /// Destroys `alias`; when the keystore refuses, records it for a later open. Returns whether
+    /// it is destroyed.
+    fn destroy_kek(&self, conn: &Connection, alias: &str) -> Result<bool> {
+        if self.wrapper.delete_key(alias).is_ok() {
+            return Ok(true);
+        }
+        store::add_retired_kek(conn, alias)?;
+        Ok(false)
+    }
+
+    /// Destroys every recorded KEK the keystore lets go of now.
+    fn destroy_retired_keks(&self, conn: &Connection) -> Result<()> {
+        for alias in store::retired_keks(conn)? {
+            if self.wrapper.delete_key(&alias).is_ok() {
+                store::remove_retired_kek(conn, &alias)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves `account` to its tag, verifies it (loading it into the cache) and runs `f` on
+    /// it. `None` when the account does not exist and `create` is `No`. Any error drops the
+    /// account from the cache, so the next call starts from the database.
+    fn with_account<T>(
         &self,
         crypto: &Crypto,
         conn: &Connection,
         account: &str,
-        create: bool,
-    ) -> Result<Option<Arc<AccountKeys>>> {
-        let tag = format::account_tag(crypto, account);
-        if let Some(keys) = self.lock_accounts().get(&tag) {
-            return Ok(Some(Arc::clone(keys)));
+        create: Create,
+        f: impl FnOnce(&mut Account) -> Result<T>,
+    ) -> Result<Option<T>> {
+        self.refresh_cache(conn)?;
+        let Some(tag) = self.resolve(crypto, conn, account, create)? else {
+            return Ok(None);
+        };
+        self.with_account_tag(crypto, conn, &tag, f)
+    }
+
+    /// [`Vault::with_account`] for a known tag.
+    fn with_account_tag<T>(
+        &self,
+        crypto: &Crypto,
+        conn: &Connection,
+        tag: &AccountTag,
+        f: impl FnOnce(&mut Account) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let mut accounts = self.lock_accounts();
+        if !accounts.contains_key(tag) {
+            let Some(keys) = keys::load(conn, self.wrapper.as_ref(), tag)
+                .map_err(|failure| self.key_failure(failure))?
+            else {
+                return Ok(None);
+            };
+            let verified = self.verify(crypto, conn, Arc::new(keys))?;
+            accounts.insert(*tag, verified);
         }
-        let loaded = match keys::load(conn, self.wrapper.as_ref(), &tag) {
-            Ok(Some(keys)) => keys,
-            // The caller holds an immediate transaction (see `put`).
-            Ok(None) if create => keys::create(crypto, conn, self.wrapper.as_ref(), &tag)
-                .map_err(|f| self.key_failure(f))?,
+        let Some(entry) = accounts.get_mut(tag) else {
+            return Ok(None);
+        };
+        let result = f(entry);
+        if result.is_err() {
+            accounts.remove(tag);
+        }
+        result.map(Some)
+    }
+
+    /// Reads an account's state and every row it covers, and checks they agree: the state's
+    /// MAC, the sum of the rows' elements, their number, no row newer than the state, and (when
+    /// the wrapper keeps one) the state no older than the rollback anchor. O(items).
+    fn verify(&self, crypto: &Crypto, conn: &Connection, keys: Arc<AccountKeys>) -> Result<Account> {
+        let tag = keys.tag;
+        let row = store::account(conn, &tag)?.ok_or_else(no_account)?;
+        let encoded = row.state.ok_or_else(|| self.integrity("state"))?;
+        let state = AccountState::decode(crypto, &keys.state, &tag, &encoded)
+            .map_err(|_| self.integrity("state"))?;
+        let mut items = HashMap::new();
+        let mut sum = [0; 32];
+        for row in store::item_headers(conn, &tag)? {
+            if row.counter == 0 || row.counter > state.write_counter {
+                return Err(self.integrity("state"));
+            }
+            let facts = facts(crypto, &keys, &row);
+            format::sum_add(&mut sum, &facts.element);
+            items.insert(row.item_id, facts);
+        }
+        let count = u64::try_from(items.len()).unwrap_or(u64::MAX);
+        if count != state.item_count || sum != state.sum {
+            return Err(self.integrity("state"));
+        }
+        if self.wrapper.keeps_anchors() {
+            let anchor = self
+                .wrapper
+                .load_anchor(&format::anchor_name(&tag))
+                .map_err(wrapper_error)?;
+            if anchor.is_some_and(|anchor| anchor > state.write_counter) {
+                return Err(self.integrity("rollback"));
+            }
+        }
+        Ok(Account { keys, state, items })
+    }
+
+    /// The tag of `account`: a format-2 account, a format-1 account (migrated now), or a new
+    /// one when `create` says so. An account that is gone but left traces (rows without an
+    /// `accounts` row, a rollback anchor) is an integrity failure, not an absence.
+    fn resolve(
+        &self,
+        crypto: &Crypto,
+        conn: &Connection,
+        account: &str,
+        create: Create,
+    ) -> Result<Option<AccountTag>> {
+        if let Some(id_key) = self.id_key(crypto, conn, false)? {
+            let tag = format::account_tag(crypto, &id_key, account);
+            if self.lock_accounts().contains_key(&tag) || store::account(conn, &tag)?.is_some() {
+                return Ok(Some(tag));
+            }
+        }
+        let legacy = format::account_tag_v1(crypto, account);
+        if store::account(conn, &legacy)?.is_some_and(|row| row.format == format::FORMAT_VERSION_V1)
+        {
+            return self.migrate_v1(crypto, conn, account, &legacy).map(Some);
+        }
+        let Some(id_key) = self.id_key(crypto, conn, create == Create::Yes)? else {
+            return Ok(None);
+        };
+        let tag = format::account_tag(crypto, &id_key, account);
+        if create == Create::Yes {
+            let created = keys::create(crypto, conn, self.wrapper.as_ref(), &tag)
+                .map_err(|failure| self.key_failure(failure))?;
+            self.lock_accounts().insert(
+                tag,
+                Account {
+                    keys: Arc::new(created),
+                    state: AccountState::empty(),
+                    items: HashMap::new(),
+                },
+            );
+            return Ok(Some(tag));
+        }
+        let anchored = self.wrapper.keeps_anchors()
+            && self
+                .wrapper
+                .load_anchor(&format::anchor_name(&tag))
+                .map_err(wrapper_error)?
+                .is_some();
+        if anchored || store::has_orphan_rows(conn, &tag)? {
+            return Err(self.integrity("account"));
+        }
+        Ok(None)
+    }
+
+    /// The vault's id key: cached, else unwrapped, else (when `create`) made in the caller's
+    /// transaction. `None` when there is none and `create` is false.
+    fn id_key(
+        &self,
+        crypto: &Crypto,
+        conn: &Connection,
+        create: bool,
+    ) -> Result<Option<Arc<SecretBytes>>> {
+        let mut cached = self.id_key.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(key) = cached.as_ref() {
+            return Ok(Some(Arc::clone(key)));
+        }
+        let loaded = match keys::load_id_key(conn, self.wrapper.as_ref()) {
+            Ok(Some(key)) => key,
+            Ok(None) if create => keys::create_id_key(crypto, conn, self.wrapper.as_ref())
+                .map_err(|failure| self.key_failure(failure))?,
             Ok(None) => return Ok(None),
             Err(failure) => return Err(self.key_failure(failure)),
         };
-        let keys = Arc::new(loaded);
-        self.lock_accounts().insert(tag, Arc::clone(&keys));
-        Ok(Some(keys))
+        let key = Arc::new(loaded);
+        *cached = Some(Arc::clone(&key));
+        Ok(Some(key))
     }
 
-    /// Drops cached keys that another connection changed (rotated, deleted, reset). Cheap when
-    /// nothing changed: `data_version` is read from memory.
+    /// Migrates a format-1 account: its items are decrypted with its old keys and written again
+    /// under a new keyed tag, new keys and a new KEK, with counters and a state; then the old
+    /// rows go and every old KEK is destroyed (or recorded to be). One immediate transaction.
+    fn migrate_v1(
+        &self,
+        crypto: &Crypto,
+        conn: &Connection,
+        account: &str,
+        legacy: &AccountTag,
+    ) -> Result<AccountTag> {
+        let own_transaction = conn.is_autocommit();
+        if own_transaction {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+        }
+        let migrated = self.migrate_v1_rows(crypto, conn, account, legacy);
+        match (&migrated, own_transaction) {
+            (Ok(_), true) => conn.execute_batch("COMMIT")?,
+            (Err(_), true) => {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            _ => {}
+        }
+        let (tag, counter) = match migrated {
+            Ok(done) => done,
+            Err(error) => {
+                self.lock_accounts().clear();
+                *self.id_key.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                return Err(error);
+            }
+        };
+        if own_transaction {
+            self.destroy_retired_keks(conn)?;
+            store::checkpoint_truncate(conn)?;
+        }
+        self.advance_anchor(&tag, counter);
+        self.events.emit(
+            SecurityEvent::new(SecurityEventKind::VaultKeyRotated)
+                .with_detail("key", "kek")
+                .with_detail("reason", "format_migration"),
+        );
+        Ok(tag)
+    }
+
+    fn migrate_v1_rows(
+        &self,
+        crypto: &Crypto,
+        conn: &Connection,
+        account: &str,
+        legacy: &AccountTag,
+    ) -> Result<(AccountTag, u64)> {
+        let old_keys = keys::load(conn, self.wrapper.as_ref(), legacy)
+            .map_err(|failure| self.key_failure(failure))?
+            .ok_or_else(no_account)?;
+        let old_versions = store::account(conn, legacy)?.map_or(0, |row| row.kek_version);
+        let mut plain = Vec::new();
+        for row in store::items_of(conn, legacy)? {
+            let aad = format::name_aad(format::FORMAT_VERSION_V1, legacy, &row.item_id);
+            let name_plain = envelope::open(crypto, &old_keys.names, &aad, &row.name)
+                .map_err(|_| self.integrity("name"))?;
+            // Migration: the name is re-encrypted under the new keys.
+            let (namespace, name) = format::parse_name_plaintext(name_plain.expose_secret())
+                .map_err(|_| self.integrity("name"))?;
+            let class = DataClass::from_code(row.class).ok_or_else(|| self.integrity("value"))?;
+            let key = old_keys
+                .data_key(class, row.key_version)
+                .ok_or_else(|| self.integrity("value"))?;
+            let aad = format::value_aad_v1(&ValueContext {
+                account: legacy,
+                namespace: &namespace,
+                name: &name,
+                class,
+                key_version: row.key_version,
+                expires_at: row.expires_at,
+                counter: 0,
+            });
+            let value = envelope::open(crypto, key, &aad, &row.value)
+                .map_err(|_| self.integrity("value"))?;
+            plain.push((namespace, name, class, row.expires_at, value));
+        }
+        let id_key = self
+            .id_key(crypto, conn, true)?
+            .ok_or_else(not_created)?;
+        let tag = format::account_tag(crypto, &id_key, account);
+        if store::account(conn, &tag)?.is_some() {
+            return Err(self.integrity("account"));
+        }
+        let created = keys::create(crypto, conn, self.wrapper.as_ref(), &tag)
+            .map_err(|failure| self.key_failure(failure))?;
+        let mut entry = Account {
+            keys: Arc::new(created),
+            state: AccountState::empty(),
+            items: HashMap::new(),
+        };
+        for (namespace, name, class, expires_at, value) in &plain {
+            let item = ItemToStore {
+                namespace,
+                name,
+                // Migration: the value is re-encrypted under the new keys.
+                value: value.expose_secret(),
+                class: *class,
+                expires_at: *expires_at,
+            };
+            self.write_item(crypto, conn, &mut entry, &item)?;
+        }
+        self.save_state(crypto, conn, &mut entry)?;
+        for version in 1..=old_versions {
+            store::add_retired_kek(conn, &format::kek_alias_v1(legacy, version))?;
+        }
+        store::delete_account_rows(conn, legacy)?;
+        let counter = entry.state.write_counter;
+        self.lock_accounts().insert(tag, entry);
+        Ok((tag, counter))
+    }
+
+    /// Seals one item with the account's next counter, writes it and updates the state.
+    fn write_item(
+        &self,
+        crypto: &Crypto,
+        conn: &Connection,
+        entry: &mut Account,
+        item: &ItemToStore<'_>,
+    ) -> Result<()> {
+        let counter = next_counter(entry)?;
+        let row = self.seal_item(crypto, &entry.keys, item, counter)?;
+        self.replace_facts(crypto, entry, &row);
+        store::upsert_item(conn, &entry.keys.tag, &row)
+    }
+
+    /// Puts `row`'s element into the state in place of the item's previous one.
+    fn replace_facts(&self, crypto: &Crypto, entry: &mut Account, row: &ItemRow) {
+        let new = facts(crypto, &entry.keys, row);
+        match entry.items.insert(row.item_id, new) {
+            Some(old) => format::sum_sub(&mut entry.state.sum, &old.element),
+            None => entry.state.item_count += 1,
+        }
+        format::sum_add(&mut entry.state.sum, &new.element);
+    }
+
+    /// Deletes an item's row and takes it out of the state. Returns whether it existed; a row
+    /// the state does not name (or the reverse) is an integrity failure.
+    fn remove_item(&self, conn: &Connection, entry: &mut Account, item_id: &[u8; 32]) -> Result<bool> {
+        let in_state = entry.items.contains_key(item_id);
+        let deleted = store::delete_item(conn, &entry.keys.tag, item_id)?;
+        if in_state != deleted {
+            return Err(self.integrity("state"));
+        }
+        if let Some(old) = entry.items.remove(item_id) {
+            next_counter(entry)?;
+            format::sum_sub(&mut entry.state.sum, &old.element);
+            entry.state.item_count -= 1;
+        }
+        Ok(deleted)
+    }
+
+    /// Writes the account's state (in the caller's transaction).
+    fn save_state(&self, crypto: &Crypto, conn: &Connection, entry: &mut Account) -> Result<()> {
+        let encoded = entry.state.encode(crypto, &entry.keys.state, &entry.keys.tag);
+        store::set_state(conn, &entry.keys.tag, &encoded)
+    }
+
+    /// Commits; when the commit fails the account's cached state is dropped (it would be ahead
+    /// of the database).
+    fn commit(&self, tx: rusqlite::Transaction<'_>, tag: &AccountTag) -> Result<()> {
+        if let Err(error) = tx.commit() {
+            self.lock_accounts().remove(tag);
+            return Err(error.into());
+        }
+        Ok(())
+    }
+
+    /// Moves the account's rollback anchor up to `counter` (after the commit: a crash in
+    /// between leaves the anchor behind the database, which is safe). A failure is reported,
+    /// not returned: the write itself is durable.
+    fn advance_anchor(&self, tag: &AccountTag, counter: u64) {
+        if !self.wrapper.keeps_anchors() {
+            return;
+        }
+        if self
+            .wrapper
+            .store_anchor(&format::anchor_name(tag), counter)
+            .is_err()
+        {
+            self.events.emit(
+                SecurityEvent::new(SecurityEventKind::VaultKeyUnavailable)
+                    .with_detail("cause", "anchor_not_stored"),
+            );
+        }
+    }
+
+    /// Drops cached accounts when another connection committed (they are verified again on next
+    /// use; keys whose fingerprint is unchanged are kept, so the keystore is not asked again).
     fn refresh_cache(&self, conn: &Connection) -> Result<()> {
         let version = store::data_version(conn)?;
         if self.seen_data_version.swap(version, Ordering::SeqCst) == version {
             return Ok(());
         }
         let mut accounts = self.lock_accounts();
+        let crypto = Crypto::get()?;
         let tags: Vec<AccountTag> = accounts.keys().copied().collect();
         for tag in tags {
+            let Some(entry) = accounts.remove(&tag) else {
+                continue;
+            };
             let current = store::key_fingerprint(conn, &tag)?;
-            if accounts.get(&tag).map(|keys| &keys.fingerprint) != current.as_ref() {
-                accounts.remove(&tag);
+            if current.as_ref() == Some(&entry.keys.fingerprint) {
+                // Same keys: verify the state again; a failure surfaces on the next call.
+                if let Ok(verified) = self.verify(&crypto, conn, entry.keys) {
+                    accounts.insert(tag, verified);
+                }
             }
         }
+        if keys::load_id_key(conn, self.wrapper.as_ref()).map_or(true, |key| key.is_none()) {
+            *self.id_key.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        }
         Ok(())
+    }
+
+    /// Whether another connection committed since the cache was last checked.
+    fn cache_is_stale(&self, conn: &Connection) -> Result<bool> {
+        let version = store::data_version(conn)?;
+        Ok(version != self.seen_data_version.load(Ordering::SeqCst))
+    }
+
+    fn expiry(&self, ttl: Option<Duration>) -> Result<i64> {
+        match ttl {
+            None => Ok(0),
+            Some(ttl) => {
+                let secs = i64::try_from(ttl.as_secs())
+                    .map_err(|_| Error::invalid_input("ttl too large"))?;
+                Ok(self.clock.now().saturating_add(secs.max(1)))
+            }
+        }
     }
 
     fn seal_item(
@@ -677,13 +1266,14 @@ impl Vault {
         crypto: &Crypto,
         keys: &AccountKeys,
         item: &ItemToStore<'_>,
+        counter: u64,
     ) -> Result<ItemRow> {
         let ItemToStore {
             namespace,
             name,
             value,
             class,
-            ttl,
+            expires_at,
         } = *item;
         let key_version = keys
             .active_version(class)
@@ -691,14 +1281,6 @@ impl Vault {
         let key = keys
             .data_key(class, key_version)
             .ok_or_else(|| self.integrity("wrapped_key"))?;
-        let expires_at = match ttl {
-            None => 0,
-            Some(ttl) => {
-                let secs = i64::try_from(ttl.as_secs())
-                    .map_err(|_| Error::invalid_input("ttl too large"))?;
-                self.clock.now().saturating_add(secs.max(1))
-            }
-        };
         let item_id = format::item_id(crypto, &keys.index, namespace, name);
         let aad = format::value_aad(&ValueContext {
             account: &keys.tag,
@@ -707,6 +1289,7 @@ impl Vault {
             class,
             key_version,
             expires_at,
+            counter,
         });
         Ok(ItemRow {
             item_id,
@@ -717,10 +1300,11 @@ impl Vault {
             name: envelope::seal(
                 crypto,
                 &keys.names,
-                &format::name_aad(&keys.tag, &item_id),
+                &format::name_aad(format::FORMAT_VERSION, &keys.tag, &item_id),
                 &format::name_plaintext(namespace, name),
             )?,
             value: envelope::seal(crypto, key, &aad, value)?,
+            counter,
         })
     }
 
@@ -735,7 +1319,7 @@ impl Vault {
         let plain = envelope::open(
             crypto,
             &keys.names,
-            &format::name_aad(&keys.tag, item_id),
+            &format::name_aad(format::FORMAT_VERSION, &keys.tag, item_id),
             envelope,
         )
         .map_err(|_| self.integrity("name"))?;
@@ -758,7 +1342,7 @@ impl Vault {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn lock_accounts(&self) -> MutexGuard<'_, HashMap<AccountTag, Arc<AccountKeys>>> {
+    fn lock_accounts(&self) -> MutexGuard<'_, HashMap<AccountTag, Account>> {
         self.accounts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -791,15 +1375,58 @@ impl Vault {
     }
 }
 
-/// Drops an account's cached keys when it goes out of scope.
-struct EvictOnDrop<'a> {
-    vault: &'a Vault,
-    tag: AccountTag,
+/// The account's next write counter (and the state moved to it).
+fn next_counter(entry: &mut Account) -> Result<u64> {
+    entry.state.write_counter = entry
+        .state
+        .write_counter
+        .checked_add(1)
+        .ok_or_else(|| Error::Internal {
+            reason: "write counter overflow".to_owned(),
+        })?;
+    Ok(entry.state.write_counter)
 }
 
-impl Drop for EvictOnDrop<'_> {
-    fn drop(&mut self) {
-        self.vault.lock_accounts().remove(&self.tag);
+/// The facts the state keeps about a row.
+fn facts(crypto: &Crypto, keys: &AccountKeys, row: &ItemRow) -> ItemFacts {
+    ItemFacts {
+        element: format::element(
+            crypto,
+            &keys.state,
+            &format::ElementInput {
+                item_id: &row.item_id,
+                namespace_tag: &row.namespace_tag,
+                class: row.class,
+                key_version: row.key_version,
+                expires_at: row.expires_at,
+                counter: row.counter,
+                name: &row.name,
+            },
+        ),
+        namespace_tag: row.namespace_tag,
+    }
+}
+
+/// Checks a row read for `item_id` against the verified state: present in both with the same
+/// element, or absent from both.
+fn check_row(
+    crypto: &Crypto,
+    entry: &Account,
+    item_id: &[u8; 32],
+    row: Option<ItemRow>,
+) -> Checked {
+    match (row, entry.items.get(item_id)) {
+        (None, None) => Checked::Absent,
+        (Some(row), Some(expected))
+            if row.item_id == *item_id
+                && bool::from(subtle::ConstantTimeEq::ct_eq(
+                    &facts(crypto, &entry.keys, &row).element[..],
+                    &expected.element[..],
+                )) =>
+        {
+            Checked::Row(Box::new(row))
+        }
+        _ => Checked::Mismatch,
     }
 }
 

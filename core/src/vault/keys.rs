@@ -27,6 +27,10 @@ use crate::secret::SecretBytes;
 /// The unwrapped keys of one account.
 pub struct AccountKeys {
     pub tag: AccountTag,
+    /// The account's format: 2, or 1 for keys read only to migrate the account.
+    pub format: u8,
+    /// Key of the account state's MAC and elements (derived from the index key; format 2).
+    pub state: SecretBytes,
     /// The key set these keys were loaded from (see [`store::key_fingerprint`]).
     pub fingerprint: store::KeyFingerprint,
     pub index: SecretBytes,
@@ -86,18 +90,21 @@ pub fn load(
         return Ok(None);
     };
     check_canary(wrapper, tag, &account)?;
+    let version = account.format;
     let mut index = None;
     let mut names = None;
     let mut data = BTreeMap::new();
     for row in store::keys(conn, tag)? {
         let purpose = KeyPurpose::from_code(row.purpose).ok_or(KeyFailure::WrappedKeyTampered)?;
-        let key = unwrap_key(wrapper, &account.kek_alias, tag, purpose, &row)?;
+        let key = unwrap_key(wrapper, version, &account.kek_alias, tag, purpose, &row)?;
         match purpose {
             KeyPurpose::Index => index = Some(key),
             KeyPurpose::Names => names = Some(aes_key(&key)?),
             KeyPurpose::Data(class) => {
                 data.insert((class, row.version), aes_key(&key)?);
             }
+            // Never in `keys` (`from_code` does not return it).
+            KeyPurpose::Id => return Err(KeyFailure::WrappedKeyTampered),
         }
     }
     let (Some(index), Some(names)) = (index, names) else {
@@ -106,6 +113,8 @@ pub fn load(
     let fingerprint = store::key_fingerprint(conn, tag)?.ok_or(KeyFailure::WrappedKeyTampered)?;
     let keys = AccountKeys {
         tag: *tag,
+        format: version,
+        state: format::state_key(&Crypto::get()?, &index),
         fingerprint,
         index,
         names,
@@ -121,7 +130,7 @@ pub fn load(
 }
 
 /// Creates an account: a new KEK, the canary, an index key, a names key and a version-1 data key
-/// per class, all written in the caller's transaction.
+/// per class, all written in the caller's transaction, with the state of an empty account.
 pub fn create(
     crypto: &Crypto,
     conn: &Connection,
@@ -141,6 +150,8 @@ pub fn create(
             kek_alias: alias.clone(),
             kek_version,
             canary,
+            format: format::FORMAT_VERSION,
+            state: None,
         },
     )?;
     let index = new_key(crypto, conn, wrapper, &alias, tag, KeyPurpose::Index, 1)?;
@@ -166,9 +177,17 @@ pub fn create(
         )?;
         data.insert((class, 1), aes_key(&key)?);
     }
+    let state = format::state_key(crypto, &index);
+    store::set_state(
+        conn,
+        tag,
+        &format::AccountState::empty().encode(crypto, &state, tag),
+    )?;
     let fingerprint = store::key_fingerprint(conn, tag)?.ok_or(KeyFailure::WrappedKeyTampered)?;
     Ok(AccountKeys {
         tag: *tag,
+        format: format::FORMAT_VERSION,
+        state,
         fingerprint,
         index,
         names,
@@ -188,7 +207,10 @@ pub fn new_key(
 ) -> Result<SecretBytes, KeyFailure> {
     let key = crypto.random_secret(32)?;
     let wrapped = wrapper
-        .wrap(alias, &format::key_payload(tag, purpose, version, &key))
+        .wrap(
+            alias,
+            &format::key_payload(format::FORMAT_VERSION, tag, purpose, version, &key),
+        )
         .map_err(KeyFailure::Wrapper)?;
     store::upsert_key(
         conn,
@@ -218,6 +240,7 @@ fn check_canary(
 /// Unwraps a `keys` row and checks its payload names this row.
 pub fn unwrap_key(
     wrapper: &dyn KeyWrapper,
+    format_version: u8,
     alias: &str,
     tag: &AccountTag,
     purpose: KeyPurpose,
@@ -230,11 +253,119 @@ pub fn unwrap_key(
             WrapperError::KeyNotFound => KeyFailure::KekMissing,
             other => KeyFailure::Wrapper(other),
         })?;
-    format::key_from_payload(&payload, tag, purpose, row.version)
+    format::key_from_payload(format_version, &payload, tag, purpose, row.version)
         .map_err(|_| KeyFailure::WrappedKeyTampered)
 }
 
 pub fn aes_key(key: &SecretBytes) -> Result<Aes256GcmKey, KeyFailure> {
     // Key loading: the AES key type takes the bytes.
     Aes256GcmKey::from_slice(key.expose_secret()).map_err(|_| KeyFailure::WrappedKeyTampered)
+}
+
+/// `meta` names of the vault's id key (format 2): the vault id, and one wrapped copy of the id
+/// key per key wrapper that opens the vault (`id_key.1`, `id_key.2`, …; a KEK rotation into
+/// another wrapper adds one).
+const META_VAULT_ID: &str = "vault_id";
+const META_ID_KEY_PREFIX: &str = "id_key.";
+
+fn vault_id(conn: &Connection) -> Result<Option<[u8; 32]>, KeyFailure> {
+    match store::meta(conn, META_VAULT_ID)? {
+        None => Ok(None),
+        Some(id) => <[u8; 32]>::try_from(id.as_slice())
+            .map(Some)
+            .map_err(|_| KeyFailure::WrappedKeyTampered),
+    }
+}
+
+/// The vault's id key (the HMAC key of account tags), unwrapped from the first copy `wrapper`
+/// opens; `None` when the vault has none yet (no format-2 account was ever created).
+pub fn load_id_key(
+    conn: &Connection,
+    wrapper: &dyn KeyWrapper,
+) -> Result<Option<SecretBytes>, KeyFailure> {
+    let Some(vault_id) = vault_id(conn)? else {
+        return Ok(None);
+    };
+    let copies = store::meta_with_prefix(conn, META_ID_KEY_PREFIX)?;
+    let mut failure = KeyFailure::KekMissing;
+    for (name, wrapped) in copies {
+        let Some(copy) = name
+            .strip_prefix(META_ID_KEY_PREFIX)
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            return Err(KeyFailure::WrappedKeyTampered);
+        };
+        match wrapper.unwrap(&format::id_kek_alias(&vault_id, copy), &wrapped) {
+            Ok(payload) => {
+                return format::key_from_payload(
+                    format::FORMAT_VERSION,
+                    &payload,
+                    &vault_id,
+                    KeyPurpose::Id,
+                    1,
+                )
+                .map(Some)
+                .map_err(|_| KeyFailure::WrappedKeyTampered);
+            }
+            Err(WrapperError::KeyNotFound) => {}
+            Err(WrapperError::Rejected) => failure = KeyFailure::WrongKek,
+            Err(other) => return Err(KeyFailure::Wrapper(other)),
+        }
+    }
+    Err(failure)
+}
+
+/// Makes the vault's id key: a random vault id, a KEK for its first copy, the key wrapped under
+/// it; written in the caller's transaction.
+pub fn create_id_key(
+    crypto: &Crypto,
+    conn: &Connection,
+    wrapper: &dyn KeyWrapper,
+) -> Result<SecretBytes, KeyFailure> {
+    let vault_id: [u8; 32] = crypto.random_array()?;
+    store::set_meta(conn, META_VAULT_ID, &vault_id)?;
+    let key = crypto.random_secret(32)?;
+    add_id_key_copy(conn, wrapper, &key)?;
+    Ok(key)
+}
+
+/// Wraps the id key for one more wrapper (a KEK rotation into another keystore or key file),
+/// unless `wrapper` already opens a copy.
+pub fn add_id_key_copy(
+    conn: &Connection,
+    wrapper: &dyn KeyWrapper,
+    key: &SecretBytes,
+) -> Result<(), KeyFailure> {
+    if load_id_key(conn, wrapper).is_ok_and(|found| found.is_some()) {
+        return Ok(());
+    }
+    let vault_id = vault_id(conn)?.ok_or(KeyFailure::WrappedKeyTampered)?;
+    let next = store::meta_with_prefix(conn, META_ID_KEY_PREFIX)?
+        .iter()
+        .filter_map(|(name, _)| name.strip_prefix(META_ID_KEY_PREFIX)?.parse::<u32>().ok())
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let alias = format::id_kek_alias(&vault_id, next);
+    wrapper.create_key(&alias).map_err(KeyFailure::Wrapper)?;
+    let wrapped = wrapper
+        .wrap(
+            &alias,
+            &format::key_payload(format::FORMAT_VERSION, &vault_id, KeyPurpose::Id, 1, key),
+        )
+        .map_err(KeyFailure::Wrapper)?;
+    store::set_meta(conn, &format!("{META_ID_KEY_PREFIX}{next}"), &wrapped)?;
+    Ok(())
+}
+
+/// The aliases of the vault's id KEKs (to destroy them with the vault).
+pub fn id_kek_aliases(conn: &Connection) -> Result<Vec<String>> {
+    let Ok(Some(vault_id)) = vault_id(conn) else {
+        return Ok(Vec::new());
+    };
+    Ok(store::meta_with_prefix(conn, META_ID_KEY_PREFIX)?
+        .iter()
+        .filter_map(|(name, _)| name.strip_prefix(META_ID_KEY_PREFIX)?.parse::<u32>().ok())
+        .map(|copy| format::id_kek_alias(&vault_id, copy))
+        .collect())
 }

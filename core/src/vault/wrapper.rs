@@ -28,6 +28,35 @@ pub trait KeyWrapper: Send + Sync {
 
     /// Whether KEKs live in hardware (StrongBox, Secure Enclave, a TPM).
     fn is_hardware_backed(&self) -> bool;
+
+    /// Whether this wrapper keeps rollback anchors (see [`KeyWrapper::store_anchor`]). The
+    /// default keeps none.
+    fn keeps_anchors(&self) -> bool {
+        false
+    }
+
+    /// The rollback anchor `name`, or `None` when none is stored.
+    ///
+    /// An anchor is a small counter the vault keeps beside the KEKs, outside the app's files:
+    /// an account's write counter. When a backup of the app's files is restored on the same
+    /// device (the KEKs still in the keystore), the database's counter is below the anchor and
+    /// the vault refuses it. Only wrappers whose storage is not restored with the app's files
+    /// (the keystore, a separate directory) should keep anchors.
+    fn load_anchor(&self, _name: &str) -> Result<Option<u64>, WrapperError> {
+        Ok(None)
+    }
+
+    /// Stores the rollback anchor `name` (durably: after a crash the stored value may be older,
+    /// never newer, than the last one given).
+    fn store_anchor(&self, _name: &str, _value: u64) -> Result<(), WrapperError> {
+        Ok(())
+    }
+
+    /// Deletes the rollback anchor `name` (a deleted account). Deleting a missing anchor is not
+    /// an error.
+    fn delete_anchor(&self, _name: &str) -> Result<(), WrapperError> {
+        Ok(())
+    }
 }
 
 /// How a key wrapper failed. Holds no key material.

@@ -23,6 +23,8 @@ const AAD_LABEL: &[u8] = b"rukasec.filekey.wrap.v1\0";
 /// key file itself.
 pub struct FileKeyWrapper {
     root: SecretBytes,
+    /// Where rollback anchors are kept, when they are ([`FileKeyWrapper::with_anchor_dir`]).
+    anchor_dir: Option<std::path::PathBuf>,
 }
 
 impl FileKeyWrapper {
@@ -44,7 +46,26 @@ impl FileKeyWrapper {
         if root.len() != 32 {
             return Err(Error::invalid_input("a key file holds exactly 32 bytes"));
         }
-        Ok(Self { root })
+        Ok(Self {
+            root,
+            anchor_dir: None,
+        })
+    }
+
+    /// Keeps rollback anchors in `dir` (created if needed), one small file per account: keep it
+    /// outside the vault's directory and its backups, or it is rolled back with them.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] when the directory cannot be created.
+    pub fn with_anchor_dir(mut self, dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        self.anchor_dir = Some(dir.to_path_buf());
+        Ok(self)
+    }
+
+    fn anchor_path(&self, name: &str) -> Option<std::path::PathBuf> {
+        // Names are the vault's own (`rukasec.anchor.v2.<hex>`): safe as file names.
+        self.anchor_dir.as_ref().map(|dir| dir.join(name))
     }
 
     /// Writes a new random root key to `path` (which must not exist), readable by its owner only.
@@ -102,6 +123,62 @@ impl KeyWrapper for FileKeyWrapper {
 
     fn is_hardware_backed(&self) -> bool {
         false
+    }
+
+    fn keeps_anchors(&self) -> bool {
+        self.anchor_dir.is_some()
+    }
+
+    fn load_anchor(&self, name: &str) -> Result<Option<u64>, WrapperError> {
+        let Some(path) = self.anchor_path(name) else {
+            return Ok(None);
+        };
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let raw: [u8; 8] = bytes.as_slice().try_into().map_err(|_| WrapperError::Failed {
+                    reason: "a rollback anchor file is not 8 bytes".to_owned(),
+                })?;
+                Ok(Some(u64::from_be_bytes(raw)))
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(_) => Err(WrapperError::Failed {
+                reason: "cannot read a rollback anchor file".to_owned(),
+            }),
+        }
+    }
+
+    fn store_anchor(&self, name: &str, value: u64) -> Result<(), WrapperError> {
+        let Some(path) = self.anchor_path(name) else {
+            return Ok(());
+        };
+        let failed = |_| WrapperError::Failed {
+            reason: "cannot write a rollback anchor file".to_owned(),
+        };
+        // Written beside and renamed over: a crash leaves the old or the new value, whole.
+        let temporary = path.with_extension("tmp");
+        let mut file = std::fs::File::create(&temporary).map_err(failed)?;
+        std::io::Write::write_all(&mut file, &value.to_be_bytes()).map_err(failed)?;
+        file.sync_all().map_err(failed)?;
+        std::fs::rename(&temporary, &path).map_err(failed)?;
+        if let Some(dir) = path.parent() {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(failed)?;
+        }
+        Ok(())
+    }
+
+    fn delete_anchor(&self, name: &str) -> Result<(), WrapperError> {
+        let Some(path) = self.anchor_path(name) else {
+            return Ok(());
+        };
+        match std::fs::remove_file(path) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(_) => Err(WrapperError::Failed {
+                reason: "cannot delete a rollback anchor file".to_owned(),
+            }),
+        }
     }
 }
 

@@ -13,12 +13,43 @@ use crate::vault::wrapper::{KeyWrapper, WrapperError};
 #[derive(Default)]
 pub struct MemoryKeyWrapper {
     keys: Mutex<HashMap<String, Aes256GcmKey>>,
+    /// Rollback anchors, when kept ([`MemoryKeyWrapper::with_anchors`]).
+    anchors: Option<Mutex<HashMap<String, u64>>>,
 }
 
 impl MemoryKeyWrapper {
-    /// An empty wrapper.
+    /// An empty wrapper that keeps no rollback anchors.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty wrapper that keeps rollback anchors (as a platform keystore would).
+    pub fn with_anchors() -> Self {
+        Self {
+            anchors: Some(Mutex::new(HashMap::new())),
+            ..Self::default()
+        }
+    }
+
+    /// Whether a KEK is stored under `alias`.
+    pub fn contains_key(&self, alias: &str) -> bool {
+        self.keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(alias)
+    }
+
+    /// The aliases of every stored KEK, sorted.
+    pub fn aliases(&self) -> Vec<String> {
+        let mut aliases: Vec<String> = self
+            .keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect();
+        aliases.sort();
+        aliases
     }
 
     fn with_key<T>(
@@ -70,6 +101,40 @@ impl KeyWrapper for MemoryKeyWrapper {
 
     fn is_hardware_backed(&self) -> bool {
         false
+    }
+
+    fn keeps_anchors(&self) -> bool {
+        self.anchors.is_some()
+    }
+
+    fn load_anchor(&self, name: &str) -> Result<Option<u64>, WrapperError> {
+        Ok(self.anchors.as_ref().and_then(|anchors| {
+            anchors
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(name)
+                .copied()
+        }))
+    }
+
+    fn store_anchor(&self, name: &str, value: u64) -> Result<(), WrapperError> {
+        if let Some(anchors) = &self.anchors {
+            anchors
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(name.to_owned(), value);
+        }
+        Ok(())
+    }
+
+    fn delete_anchor(&self, name: &str) -> Result<(), WrapperError> {
+        if let Some(anchors) = &self.anchors {
+            anchors
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(name);
+        }
+        Ok(())
     }
 }
 
