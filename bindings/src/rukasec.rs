@@ -6,6 +6,7 @@ use std::time::Duration;
 use rukasec_core::selftest as core_selftest;
 
 use crate::events::to_core_listener;
+use crate::vault::RollbackAnchorStore;
 use crate::{
     CertificateSummary, EventStats, HttpsClient, HttpsClientOptions, KeyWrapper, PinChecker,
     PinPolicy, PolicyUpdater, RukaSecError, SecurityEventListener, TlsError, Vault, VaultError,
@@ -120,13 +121,16 @@ impl RukaSec {
     }
 
     /// Opens (or creates) the encrypted vault in directory `dir`, its keys wrapped by the app's
-    /// keystore `wrapper`. Its security events go to this core's listener.
+    /// keystore `wrapper`, its rollback anchors (optional, recommended) in `anchors`. Its security
+    /// events go to this core's listener.
+    #[uniffi::method(default(anchors = None))]
     pub fn open_vault(
         &self,
         dir: String,
         wrapper: Arc<dyn KeyWrapper>,
+        anchors: Option<Arc<dyn RollbackAnchorStore>>,
     ) -> Result<Arc<Vault>, VaultError> {
-        Vault::open(&self.0, &dir, wrapper)
+        Vault::open(&self.0, &dir, wrapper, anchors)
     }
 
     /// An HTTPS-only client that verifies every connection with the platform, then `policy`.

@@ -170,8 +170,23 @@ pub trait KeyWrapper: Send + Sync {
     fn is_hardware_backed(&self) -> bool;
 }
 
-/// Lets an app keystore serve as the core's key wrapper.
-struct ForeignKeyWrapper(Arc<dyn KeyWrapper>);
+/// Where the app keeps the vault's rollback anchors: one small counter per account, outside the
+/// app's files and their backups (Android: a Keystore-backed preference excluded from backup;
+/// iOS: a Keychain item with `ThisDeviceOnly`). With it, a backup of the app's files restored on
+/// the same device is refused; without it, only the attacks that do not restore a whole earlier
+/// database are detected (docs/THREAT_MODEL.md).
+#[uniffi::export(with_foreign)]
+pub trait RollbackAnchorStore: Send + Sync {
+    /// The anchor `name`, or `None` when none is stored.
+    fn load(&self, name: String) -> Result<Option<u64>, KeyWrapperError>;
+    /// Stores the anchor `name` durably.
+    fn store(&self, name: String, value: u64) -> Result<(), KeyWrapperError>;
+    /// Deletes the anchor `name`; a missing one is not an error.
+    fn delete(&self, name: String) -> Result<(), KeyWrapperError>;
+}
+
+/// Lets an app keystore serve as the core's key wrapper, with the app's anchor store if any.
+struct ForeignKeyWrapper(Arc<dyn KeyWrapper>, Option<Arc<dyn RollbackAnchorStore>>);
 
 impl core::KeyWrapper for ForeignKeyWrapper {
     fn create_key(&self, alias: &str) -> Result<(), core::WrapperError> {
@@ -198,6 +213,31 @@ impl core::KeyWrapper for ForeignKeyWrapper {
 
     fn is_hardware_backed(&self) -> bool {
         self.0.is_hardware_backed()
+    }
+
+    fn keeps_anchors(&self) -> bool {
+        self.1.is_some()
+    }
+
+    fn load_anchor(&self, name: &str) -> Result<Option<u64>, core::WrapperError> {
+        match &self.1 {
+            Some(anchors) => anchors.load(name.to_owned()).map_err(Into::into),
+            None => Ok(None),
+        }
+    }
+
+    fn store_anchor(&self, name: &str, value: u64) -> Result<(), core::WrapperError> {
+        match &self.1 {
+            Some(anchors) => anchors.store(name.to_owned(), value).map_err(Into::into),
+            None => Ok(()),
+        }
+    }
+
+    fn delete_anchor(&self, name: &str) -> Result<(), core::WrapperError> {
+        match &self.1 {
+            Some(anchors) => anchors.delete(name.to_owned()).map_err(Into::into),
+            None => Ok(()),
+        }
     }
 }
 
@@ -248,10 +288,11 @@ impl Vault {
         rukasec: &rukasec_core::RukaSec,
         dir: &str,
         wrapper: Arc<dyn KeyWrapper>,
+        anchors: Option<Arc<dyn RollbackAnchorStore>>,
     ) -> Result<Arc<Self>, VaultError> {
         guard_with(|| {
             rukasec
-                .open_vault(Path::new(dir), Arc::new(ForeignKeyWrapper(wrapper)))
+                .open_vault(Path::new(dir), Arc::new(ForeignKeyWrapper(wrapper, anchors)))
                 .map(|vault| Arc::new(Self(Arc::new(vault))))
         })
     }

@@ -26,9 +26,13 @@ pub struct VaultArgs {
     /// The 32-byte root key file that wraps the account's keys (make one with `rukasec keygen`).
     #[arg(long, value_name = "FILE")]
     kek_file: PathBuf,
-    /// The customer account whose items to use.
+    /// The customer account whose items to use (compared byte for byte).
     #[arg(long, value_name = "ID", default_value = "default")]
     account: String,
+    /// Keep rollback anchors in DIR (outside the vault's directory and its backups): a restored
+    /// older copy of the vault is then refused (exit 4).
+    #[arg(long, value_name = "DIR")]
+    anchor_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: VaultCommand,
 }
@@ -114,7 +118,12 @@ impl From<Class> for DataClass {
 
 /// Runs one `rukasec vault` command.
 pub fn run(args: VaultArgs, out: &mut impl Write) -> Result<(), Failure> {
-    let wrapper = key_file(&args.kek_file)?;
+    let mut wrapper = key_file(&args.kek_file)?;
+    if let Some(dir) = &args.anchor_dir {
+        wrapper = wrapper
+            .with_anchor_dir(dir)
+            .map_err(|e| Failure::from(e).context(dir.display()))?;
+    }
     let vault = RukaSec::new(None)
         .open_vault(&args.dir, Arc::new(wrapper))
         .map_err(|e| Failure::from(e).context(args.dir.display()))?;

@@ -420,3 +420,99 @@ fn keygen_never_overwrites_and_usage_errors_exit_2() {
     // Invalid input the core rejects (an empty name) is exit 1, not a crash.
     f.fails(&["get", ""], 1, "invalid-input");
 }
+
+/// The item rows as stored (every column), to put back later.
+fn item_rows(db: &rusqlite::Connection) -> Vec<Vec<rusqlite::types::Value>> {
+    let mut statement = db.prepare("SELECT * FROM items ORDER BY rowid").unwrap();
+    let columns = statement.column_count();
+    statement
+        .query_map([], |row| {
+            (0..columns)
+                .map(|i| row.get::<_, rusqlite::types::Value>(i))
+                .collect()
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn a_rolled_back_or_deleted_item_is_an_integrity_failure() {
+    let f = Fixture::new();
+    f.put("limit", b"100000", &[]);
+    let old = item_rows(&f.database());
+    f.put("limit", b"500", &[]);
+    let marks = vec!["?"; old[0].len()].join(", ");
+    f.database()
+        .execute(
+            &format!("INSERT OR REPLACE INTO items VALUES ({marks})"),
+            rusqlite::params_from_iter(&old[0]),
+        )
+        .unwrap();
+    f.fails(&["get", "limit"], 4, "integrity");
+    f.fails(&["list"], 4, "integrity");
+
+    let f = Fixture::new();
+    f.put("device", b"revoked", &[]);
+    f.database().execute("DELETE FROM items", []).unwrap();
+    f.fails(&["get", "device"], 4, "integrity");
+    let f = Fixture::new();
+    f.put("device", b"revoked", &[]);
+    f.database().execute("DELETE FROM accounts", []).unwrap();
+    f.fails(&["get", "device"], 4, "integrity");
+}
+
+#[test]
+fn a_planted_trigger_is_an_integrity_failure() {
+    let f = Fixture::new();
+    f.put("a", b"1", &[]);
+    f.database()
+        .execute_batch("CREATE TRIGGER t AFTER INSERT ON items BEGIN DELETE FROM keys; END")
+        .unwrap();
+    f.fails(&["get", "a"], 4, "integrity");
+}
+
+#[test]
+fn a_restored_backup_is_refused_with_an_anchor_dir() {
+    let f = Fixture::new();
+    let anchors = f.dir.path().join("anchors");
+    let anchors = anchors.to_str().unwrap().to_owned();
+    let with = |args: &[&'static str]| -> Vec<String> {
+        ["--anchor-dir", &anchors]
+            .iter()
+            .chain(args)
+            .map(|s| (*s).to_owned())
+            .collect()
+    };
+    let with = |args: &[&'static str]| -> Vec<&'static str> {
+        with(args).into_iter().map(|s| &*s.leak()).collect()
+    };
+    let output = f.vault(&with(&["put", "balance"]), Some(b"1000"));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let database = f.vault_dir().join("vault.sqlite3");
+    let backup = std::fs::read(&database).unwrap();
+    let output = f.vault(&with(&["put", "balance"]), Some(b"0"));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    std::fs::write(&database, &backup).unwrap();
+    expect_failure(&f.vault(&with(&["get", "balance"]), None), 4, "integrity", &["get"]);
+    // Without the anchors the older copy is all there is to see.
+    assert_eq!(f.ok(&["get", "balance"], None), b"1000");
+}
+
+#[test]
+fn a_format_1_vault_is_migrated() {
+    let f = Fixture::new();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/vault-v1");
+    std::fs::create_dir_all(f.vault_dir()).unwrap();
+    std::fs::copy(fixture.join("vault.sqlite3"), f.vault_dir().join("vault.sqlite3")).unwrap();
+    let key = fixture.join("root.key");
+    let get = |args: &[&str]| f.vault_with_key(&key, args, None);
+    let output = get(&["--account", "customer-v1", "get", "refresh", "--namespace", "tokens"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(output.stdout, b"r3fr3sh-v1");
+    let version: i64 = f
+        .database()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+}
