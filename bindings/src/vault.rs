@@ -292,7 +292,10 @@ impl Vault {
     ) -> Result<Arc<Self>, VaultError> {
         guard_with(|| {
             rukasec
-                .open_vault(Path::new(dir), Arc::new(ForeignKeyWrapper(wrapper, anchors)))
+                .open_vault(
+                    Path::new(dir),
+                    Arc::new(ForeignKeyWrapper(wrapper, anchors)),
+                )
                 .map(|vault| Arc::new(Self(Arc::new(vault))))
         })
     }

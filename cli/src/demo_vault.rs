@@ -119,6 +119,7 @@ pub fn run(core: &RukaSec, out: &mut impl Write) -> Result<(), Failure> {
     )?;
 
     moved_value(&vault, &dir, out)?;
+    rolled_back(&vault, &dir, out)?;
 
     let rotation = vault.rotate_dek(ALICE, DataClass::Restricted)?;
     writeln!(
@@ -211,6 +212,63 @@ fn moved_value(vault: &Vault, dir: &Path, out: &mut impl Write) -> Result<(), Fa
         "the restored row did not open",
     )?;
     writeln!(out, "  row restored: it opens again")?;
+    Ok(())
+}
+
+/// An older value put back into its row (an attacker restoring a higher limit): refused, because
+/// the account's authenticated state names the newer write.
+fn rolled_back(vault: &Vault, dir: &Path, out: &mut impl Write) -> Result<(), Failure> {
+    const CAROL: &str = "carol";
+    let sql = |e: rusqlite::Error| Failure::new("storage", e.to_string());
+    vault.put(
+        CAROL,
+        "limits",
+        "daily",
+        b"100000",
+        DataClass::Confidential,
+        None,
+    )?;
+    let db = rusqlite::Connection::open(dir.join(DATABASE_FILE)).map_err(sql)?;
+    let (rowid, old): (i64, Vec<u8>) = db
+        .query_row(
+            "SELECT rowid, value FROM items ORDER BY rowid DESC LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(sql)?;
+    let old_counter: i64 = db
+        .query_row(
+            "SELECT counter FROM items WHERE rowid = ?1",
+            [rowid],
+            |row| row.get(0),
+        )
+        .map_err(sql)?;
+    vault.put(
+        CAROL,
+        "limits",
+        "daily",
+        b"500",
+        DataClass::Confidential,
+        None,
+    )?;
+    let restored = db
+        .execute(
+            "UPDATE items SET value = ?1, counter = ?2 WHERE rowid = (SELECT max(rowid) FROM items)",
+            rusqlite::params![old, old_counter],
+        )
+        .map_err(sql)?;
+    check(restored == 1, "the demo row to roll back was not found")?;
+    let result = vault.get(CAROL, "limits", "daily");
+    check(
+        matches!(result, Err(Error::Integrity)),
+        "a rolled-back value was not rejected",
+    )?;
+    writeln!(
+        out,
+        "  carol's older limit put back into its row (SQL): get -> Integrity error (the account state names the newer write)"
+    )?;
+    vault.reset_account(CAROL)?;
+    writeln!(out, "  carol's account reset: it starts again empty")?;
     Ok(())
 }
 

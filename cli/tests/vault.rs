@@ -494,7 +494,12 @@ fn a_restored_backup_is_refused_with_an_anchor_dir() {
     let output = f.vault(&with(&["put", "balance"]), Some(b"0"));
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     std::fs::write(&database, &backup).unwrap();
-    expect_failure(&f.vault(&with(&["get", "balance"]), None), 4, "integrity", &["get"]);
+    expect_failure(
+        &f.vault(&with(&["get", "balance"]), None),
+        4,
+        "integrity",
+        &["get"],
+    );
     // Without the anchors the older copy is all there is to see.
     assert_eq!(f.ok(&["get", "balance"], None), b"1000");
 }
@@ -504,10 +509,21 @@ fn a_format_1_vault_is_migrated() {
     let f = Fixture::new();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/vault-v1");
     std::fs::create_dir_all(f.vault_dir()).unwrap();
-    std::fs::copy(fixture.join("vault.sqlite3"), f.vault_dir().join("vault.sqlite3")).unwrap();
+    std::fs::copy(
+        fixture.join("vault.sqlite3"),
+        f.vault_dir().join("vault.sqlite3"),
+    )
+    .unwrap();
     let key = fixture.join("root.key");
     let get = |args: &[&str]| f.vault_with_key(&key, args, None);
-    let output = get(&["--account", "customer-v1", "get", "refresh", "--namespace", "tokens"]);
+    let output = get(&[
+        "--account",
+        "customer-v1",
+        "get",
+        "refresh",
+        "--namespace",
+        "tokens",
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(output.stdout, b"r3fr3sh-v1");
     let version: i64 = f

@@ -469,7 +469,10 @@ fn flipped_bytes_in_values_names_and_wrapped_keys_are_integrity_errors() {
     flip_byte(&fx, "items", "name", "class = 3", 20);
     assert_eq!(vault.list("a", "ns"), Err(Error::Integrity));
     assert_eq!(vault.get("a", "ns", "first").err(), Some(Error::Integrity));
-    assert_eq!(fx.open().get("a", "ns", "first").err(), Some(Error::Integrity));
+    assert_eq!(
+        fx.open().get("a", "ns", "first").err(),
+        Some(Error::Integrity)
+    );
     assert_eq!(vault.list("b", "ns").unwrap(), vec!["first"]);
 
     // A wrapped key: the account no longer opens (integrity, not wrong data).

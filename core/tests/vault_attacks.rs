@@ -106,7 +106,10 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// All three reads refuse the account.
 fn assert_reads_refused(vault: &Vault, namespace: &str, name: &str) {
-    assert_eq!(vault.get("acct", namespace, name).err(), Some(Error::Integrity));
+    assert_eq!(
+        vault.get("acct", namespace, name).err(),
+        Some(Error::Integrity)
+    );
     assert_eq!(vault.list("acct", namespace).err(), Some(Error::Integrity));
     assert_eq!(
         vault.contains("acct", namespace, name).err(),
@@ -119,11 +122,25 @@ fn an_older_envelope_put_back_into_its_row_is_refused() {
     let fx = Fixture::new();
     let vault = fx.open();
     vault
-        .put("acct", "limits", "daily", b"100000", DataClass::Confidential, None)
+        .put(
+            "acct",
+            "limits",
+            "daily",
+            b"100000",
+            DataClass::Confidential,
+            None,
+        )
         .unwrap();
     let old = fx.item_rows();
     vault
-        .put("acct", "limits", "daily", b"500", DataClass::Confidential, None)
+        .put(
+            "acct",
+            "limits",
+            "daily",
+            b"500",
+            DataClass::Confidential,
+            None,
+        )
         .unwrap();
     fx.insert_item_row(&old[0]);
     // The running instance notices (another connection wrote) and so does a fresh one.
@@ -137,13 +154,23 @@ fn a_deleted_item_row_is_refused_not_absent() {
     let fx = Fixture::new();
     let vault = fx.open();
     vault
-        .put("acct", "ns", "revoked-device", b"1", DataClass::Internal, None)
+        .put(
+            "acct",
+            "ns",
+            "revoked-device",
+            b"1",
+            DataClass::Internal,
+            None,
+        )
         .unwrap();
     vault
         .put("acct", "ns", "other", b"2", DataClass::Internal, None)
         .unwrap();
     fx.db()
-        .execute("DELETE FROM items WHERE rowid = (SELECT min(rowid) FROM items)", [])
+        .execute(
+            "DELETE FROM items WHERE rowid = (SELECT min(rowid) FROM items)",
+            [],
+        )
         .unwrap();
     assert_reads_refused(&vault, "ns", "revoked-device");
     assert_reads_refused(&fx.open(), "ns", "other");
@@ -154,7 +181,14 @@ fn a_deleted_row_inserted_again_is_refused() {
     let fx = Fixture::new();
     let vault = fx.open();
     vault
-        .put("acct", "tokens", "refresh", b"stolen", DataClass::Restricted, None)
+        .put(
+            "acct",
+            "tokens",
+            "refresh",
+            b"stolen",
+            DataClass::Restricted,
+            None,
+        )
         .unwrap();
     let copy = fx.item_rows();
     assert!(vault.delete("acct", "tokens", "refresh").unwrap());
@@ -204,7 +238,14 @@ fn edited_expiry_and_namespace_columns_are_refused() {
         let fresh = Fixture::new();
         let vault = fresh.open();
         vault
-            .put("acct", "otp", "code", b"1", DataClass::Restricted, Some(Duration::from_secs(60)))
+            .put(
+                "acct",
+                "otp",
+                "code",
+                b"1",
+                DataClass::Restricted,
+                Some(Duration::from_secs(60)),
+            )
             .unwrap();
         vault
             .put("acct", "otp", "seed", b"s", DataClass::Restricted, None)
@@ -249,9 +290,13 @@ fn account_ids_cannot_be_found_by_hashing_candidates() {
         .unwrap();
     // What format 1 stored, and what an attacker computes for every phone number.
     let crypto = rukasec_core::crypto::Crypto::get().unwrap();
-    let guess = crypto.sha256(&[b"rukasec.vault.account.v1\0".as_slice(), phone.as_bytes()].concat());
+    let guess =
+        crypto.sha256(&[b"rukasec.vault.account.v1\0".as_slice(), phone.as_bytes()].concat());
     let raw = fx.raw_files();
-    assert!(!contains(&raw, &guess), "the plain hash of the id is on disk");
+    assert!(
+        !contains(&raw, &guess),
+        "the plain hash of the id is on disk"
+    );
     assert!(!contains(&raw, hex::encode(&guess[..16]).as_bytes()));
     assert!(
         wrapper
@@ -328,7 +373,10 @@ fn delete_account_destroys_every_kek_the_account_ever_had() {
     assert_eq!(kek_aliases().len(), 2, "the old KEK is still there");
     let copy = Vault::open(before_rotation.path(), wrapper.clone(), fx.bus.clone()).unwrap();
     assert_eq!(
-        copy.get("acct", "ns", "a").unwrap().unwrap().expose_secret(),
+        copy.get("acct", "ns", "a")
+            .unwrap()
+            .unwrap()
+            .expose_secret(),
         b"secret",
         "a copy from before the rotation opens while the old KEK lives"
     );
@@ -337,7 +385,10 @@ fn delete_account_destroys_every_kek_the_account_ever_had() {
     assert!(vault.delete_account("acct").unwrap());
     assert!(kek_aliases().is_empty(), "left: {:?}", kek_aliases());
     let copy = Vault::open(before_rotation.path(), wrapper.clone(), fx.bus.clone()).unwrap();
-    assert_eq!(copy.get("acct", "ns", "a").err(), Some(Error::KeyUnavailable));
+    assert_eq!(
+        copy.get("acct", "ns", "a").err(),
+        Some(Error::KeyUnavailable)
+    );
 }
 
 #[test]
@@ -365,10 +416,22 @@ fn a_kek_whose_destruction_failed_is_destroyed_on_the_next_open() {
     let vault = fx.open();
     assert_eq!(retired(&fx), 0);
     assert!(
-        wrapper.deleted.lock().unwrap().iter().any(|a| a.ends_with(".1")),
+        wrapper
+            .deleted
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|a| a.ends_with(".1")),
         "KEK version 1 destroyed at open"
     );
-    assert_eq!(vault.get("acct", "ns", "a").unwrap().unwrap().expose_secret(), b"v");
+    assert_eq!(
+        vault
+            .get("acct", "ns", "a")
+            .unwrap()
+            .unwrap()
+            .expose_secret(),
+        b"v"
+    );
 }
 
 #[test]
@@ -378,7 +441,14 @@ fn nothing_deleted_stays_in_the_database_or_its_wal() {
     for name in ["gone", "kept", "expiring"] {
         let ttl = (name == "expiring").then(|| Duration::from_secs(1));
         vault
-            .put("acct", "ns", name, &[0x5a; 200], DataClass::Confidential, ttl)
+            .put(
+                "acct",
+                "ns",
+                name,
+                &[0x5a; 200],
+                DataClass::Confidential,
+                ttl,
+            )
             .unwrap();
     }
     let envelopes = |fx: &Fixture| -> Vec<Vec<u8>> {
@@ -447,13 +517,27 @@ fn a_restored_backup_of_the_whole_vault_is_refused_when_the_wrapper_keeps_anchor
         let fx = Fixture::with_wrapper(wrapper);
         let vault = fx.open();
         vault
-            .put("acct", "wallet", "balance", b"1000", DataClass::Confidential, None)
+            .put(
+                "acct",
+                "wallet",
+                "balance",
+                b"1000",
+                DataClass::Confidential,
+                None,
+            )
             .unwrap();
         drop(vault);
         let backup = std::fs::read(fx.dir.path().join(DATABASE_FILE)).unwrap();
         let vault = fx.open();
         vault
-            .put("acct", "wallet", "balance", b"0", DataClass::Confidential, None)
+            .put(
+                "acct",
+                "wallet",
+                "balance",
+                b"0",
+                DataClass::Confidential,
+                None,
+            )
             .unwrap();
         drop(vault);
         restore(fx.dir.path(), &backup);
@@ -522,7 +606,10 @@ fn the_file_key_wrapper_keeps_anchors_in_its_own_directory() {
         .put("acct", "ns", "a", b"new", DataClass::Internal, None)
         .unwrap();
     restore(fx.dir.path(), &backup);
-    assert_eq!(fx.open().get("acct", "ns", "a").err(), Some(Error::Integrity));
+    assert_eq!(
+        fx.open().get("acct", "ns", "a").err(),
+        Some(Error::Integrity)
+    );
 }
 
 #[test]
@@ -537,7 +624,9 @@ fn a_format_1_vault_is_migrated_and_its_old_keys_destroyed() {
         crypto.sha256(&[b"rukasec.vault.account.v1\0".as_slice(), b"customer-v1"].concat());
     let vault = Vault::open(dir.path(), wrapper.clone(), bus.clone()).unwrap();
     let db = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
-    let version: i64 = db.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let version: i64 = db
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(version, 2);
     let read = |vault: &Vault, account: &str, namespace: &str, name: &str| {
         vault
@@ -545,10 +634,22 @@ fn a_format_1_vault_is_migrated_and_its_old_keys_destroyed() {
             .unwrap()
             .map(|v| v.expose_secret().to_vec())
     };
-    assert_eq!(read(&vault, "customer-v1", "tokens", "refresh").unwrap(), b"r3fr3sh-v1");
-    assert_eq!(read(&vault, "customer-v1", "prefs", "theme").unwrap(), b"dark");
-    assert_eq!(read(&vault, "customer-v1", "tokens", "session").unwrap(), b"long-lived");
-    assert_eq!(vault.list("customer-v1", "tokens").unwrap(), ["refresh", "session"]);
+    assert_eq!(
+        read(&vault, "customer-v1", "tokens", "refresh").unwrap(),
+        b"r3fr3sh-v1"
+    );
+    assert_eq!(
+        read(&vault, "customer-v1", "prefs", "theme").unwrap(),
+        b"dark"
+    );
+    assert_eq!(
+        read(&vault, "customer-v1", "tokens", "session").unwrap(),
+        b"long-lived"
+    );
+    assert_eq!(
+        vault.list("customer-v1", "tokens").unwrap(),
+        ["refresh", "session"]
+    );
     let legacy_rows: i64 = db
         .query_row(
             "SELECT count(*) FROM items WHERE account_tag = ?1",
@@ -564,14 +665,37 @@ fn a_format_1_vault_is_migrated_and_its_old_keys_destroyed() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(formats, [1, 2], "the other account migrates when it is used");
-    assert_eq!(read(&vault, "+256700000001", "default", "pin-hint").unwrap(), b"phone");
+    assert_eq!(
+        formats,
+        [1, 2],
+        "the other account migrates when it is used"
+    );
+    assert_eq!(
+        read(&vault, "+256700000001", "default", "pin-hint").unwrap(),
+        b"phone"
+    );
     drop(vault);
     let vault = Vault::open(dir.path(), wrapper, bus).unwrap();
-    assert_eq!(read(&vault, "customer-v1", "tokens", "refresh").unwrap(), b"r3fr3sh-v1");
-    assert_eq!(read(&vault, "+256700000001", "default", "pin-hint").unwrap(), b"phone");
+    assert_eq!(
+        read(&vault, "customer-v1", "tokens", "refresh").unwrap(),
+        b"r3fr3sh-v1"
+    );
+    assert_eq!(
+        read(&vault, "+256700000001", "default", "pin-hint").unwrap(),
+        b"phone"
+    );
     vault
-        .put("customer-v1", "tokens", "refresh", b"next", DataClass::Restricted, None)
+        .put(
+            "customer-v1",
+            "tokens",
+            "refresh",
+            b"next",
+            DataClass::Restricted,
+            None,
+        )
         .unwrap();
-    assert_eq!(read(&vault, "customer-v1", "tokens", "refresh").unwrap(), b"next");
+    assert_eq!(
+        read(&vault, "customer-v1", "tokens", "refresh").unwrap(),
+        b"next"
+    );
 }

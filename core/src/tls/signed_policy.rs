@@ -1102,4 +1102,36 @@ mod tests {
         let other = fixture.updater(Arc::new(VaultPolicyStore::new(open(), "other")));
         assert_eq!(other.installed(now()).unwrap(), None);
     }
+
+    #[test]
+    fn a_policy_in_the_vault_cannot_be_rolled_back_to_reopen_older_versions() {
+        let fixture = Fixture::new();
+        let wrapper = Arc::new(MemoryKeyWrapper::new());
+        let open = || {
+            Arc::new(Vault::open(fixture.dir.path(), wrapper.clone(), fixture.bus.clone()).unwrap())
+        };
+        let updater = fixture.updater(Arc::new(VaultPolicyStore::new(open(), "device")));
+        updater.apply(&document(1, 1), now()).unwrap();
+        let db = rusqlite::Connection::open(fixture.dir.path().join(crate::vault::DATABASE_FILE))
+            .unwrap();
+        let v1_row: (Vec<u8>, i64) = db
+            .query_row("SELECT value, counter FROM items", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        updater.apply(&document(5, 3), now()).unwrap();
+        // The attacker puts version 1's row back, hoping version 2 (an old compromised key's
+        // pins) is then accepted.
+        db.execute(
+            "UPDATE items SET value = ?1, counter = ?2",
+            rusqlite::params![v1_row.0, v1_row.1],
+        )
+        .unwrap();
+        let reopened = fixture.updater(Arc::new(VaultPolicyStore::new(open(), "device")));
+        assert!(
+            reopened.apply(&document(2, 5), now()).is_err(),
+            "version 2 accepted after a rollback to version 1"
+        );
+        assert!(reopened.installed(now()).is_err());
+    }
 }

@@ -368,7 +368,12 @@ impl AccountState {
 
     /// `0x02 ‖ write_counter (u64 BE) ‖ item_count (u64 BE) ‖ sum (32) ‖ HMAC-SHA256(state key,
     /// "rukasec.vault.state.v2\0" ‖ account tag ‖ write_counter ‖ item_count ‖ sum)`.
-    pub fn encode(&self, crypto: &Crypto, state_key: &SecretBytes, account: &AccountTag) -> Vec<u8> {
+    pub fn encode(
+        &self,
+        crypto: &Crypto,
+        state_key: &SecretBytes,
+        account: &AccountTag,
+    ) -> Vec<u8> {
         // MAC: needs the state key's bytes.
         let mac = crypto.hmac_sha256(state_key.expose_secret(), &self.mac_input(account));
         let mut out = Vec::with_capacity(STATE_LEN);
@@ -450,12 +455,21 @@ mod tests {
         };
         let bytes = state.encode(&crypto, &key, &tag);
         assert_eq!(bytes.len(), STATE_LEN);
-        assert_eq!(AccountState::decode(&crypto, &key, &tag, &bytes).unwrap(), state);
+        assert_eq!(
+            AccountState::decode(&crypto, &key, &tag, &bytes).unwrap(),
+            state
+        );
         for i in 0..bytes.len() {
             let mut edited = bytes.clone();
             edited[i] ^= 1;
-            assert!(AccountState::decode(&crypto, &key, &tag, &edited).is_err(), "byte {i}");
+            assert!(
+                AccountState::decode(&crypto, &key, &tag, &edited).is_err(),
+                "byte {i}"
+            );
         }
-        assert!(AccountState::decode(&crypto, &key, &[5; 32], &bytes).is_err(), "other account");
+        assert!(
+            AccountState::decode(&crypto, &key, &[5; 32], &bytes).is_err(),
+            "other account"
+        );
     }
 }

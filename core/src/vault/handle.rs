@@ -502,8 +502,13 @@ impl Vault {
                 &row,
             )
             .map_err(fail)?;
-            let payload =
-                format::key_payload(format::FORMAT_VERSION, &keys.tag, purpose, row.version, &key);
+            let payload = format::key_payload(
+                format::FORMAT_VERSION,
+                &keys.tag,
+                purpose,
+                row.version,
+                &key,
+            );
             let wrapped = new_wrapper
                 .wrap(&new_alias, &payload)
                 .map_err(|e| fail(KeyFailure::Wrapper(e)))?;
@@ -775,12 +780,10 @@ impl Vault {
                 return Ok(true);
             }
             // A reset starts again whatever the state of the account's rows.
-            Err(Error::Integrity) if !strict => {
-                match self.id_key(&crypto, &conn, false)? {
-                    Some(id_key) => format::account_tag(&crypto, &id_key, account),
-                    None => return Ok(false),
-                }
-            }
+            Err(Error::Integrity) if !strict => match self.id_key(&crypto, &conn, false)? {
+                Some(id_key) => format::account_tag(&crypto, &id_key, account),
+                None => return Ok(false),
+            },
             Err(other) => return Err(other),
         };
         let kek_version = store::account(&conn, &tag)?.map_or(0, |row| row.kek_version);
@@ -847,7 +850,8 @@ impl Vault {
         self.destroy_retired_keks(conn)?;
         store::checkpoint_truncate(conn)?;
         self.events.emit(
-            SecurityEvent::new(SecurityEventKind::VaultAccountDeleted).with_detail("mode", "reset_all"),
+            SecurityEvent::new(SecurityEventKind::VaultAccountDeleted)
+                .with_detail("mode", "reset_all"),
         );
         Ok(())
     }
@@ -921,7 +925,12 @@ impl Vault {
     /// Reads an account's state and every row it covers, and checks they agree: the state's
     /// MAC, the sum of the rows' elements, their number, no row newer than the state, and (when
     /// the wrapper keeps one) the state no older than the rollback anchor. O(items).
-    fn verify(&self, crypto: &Crypto, conn: &Connection, keys: Arc<AccountKeys>) -> Result<Account> {
+    fn verify(
+        &self,
+        crypto: &Crypto,
+        conn: &Connection,
+        keys: Arc<AccountKeys>,
+    ) -> Result<Account> {
         let tag = keys.tag;
         let row = store::account(conn, &tag)?.ok_or_else(no_account)?;
         let encoded = row.state.ok_or_else(|| self.integrity("state"))?;
@@ -1106,9 +1115,7 @@ impl Vault {
                 .map_err(|_| self.integrity("value"))?;
             plain.push((namespace, name, class, row.expires_at, value));
         }
-        let id_key = self
-            .id_key(crypto, conn, true)?
-            .ok_or_else(not_created)?;
+        let id_key = self.id_key(crypto, conn, true)?.ok_or_else(not_created)?;
         let tag = format::account_tag(crypto, &id_key, account);
         if store::account(conn, &tag)?.is_some() {
             return Err(self.integrity("account"));
@@ -1167,7 +1174,12 @@ impl Vault {
 
     /// Deletes an item's row and takes it out of the state. Returns whether it existed; a row
     /// the state does not name (or the reverse) is an integrity failure.
-    fn remove_item(&self, conn: &Connection, entry: &mut Account, item_id: &[u8; 32]) -> Result<bool> {
+    fn remove_item(
+        &self,
+        conn: &Connection,
+        entry: &mut Account,
+        item_id: &[u8; 32],
+    ) -> Result<bool> {
         let in_state = entry.items.contains_key(item_id);
         let deleted = store::delete_item(conn, &entry.keys.tag, item_id)?;
         if in_state != deleted {
@@ -1183,7 +1195,9 @@ impl Vault {
 
     /// Writes the account's state (in the caller's transaction).
     fn save_state(&self, crypto: &Crypto, conn: &Connection, entry: &mut Account) -> Result<()> {
-        let encoded = entry.state.encode(crypto, &entry.keys.state, &entry.keys.tag);
+        let encoded = entry
+            .state
+            .encode(crypto, &entry.keys.state, &entry.keys.tag);
         store::set_state(conn, &entry.keys.tag, &encoded)
     }
 
@@ -1377,13 +1391,14 @@ impl Vault {
 
 /// The account's next write counter (and the state moved to it).
 fn next_counter(entry: &mut Account) -> Result<u64> {
-    entry.state.write_counter = entry
-        .state
-        .write_counter
-        .checked_add(1)
-        .ok_or_else(|| Error::Internal {
-            reason: "write counter overflow".to_owned(),
-        })?;
+    entry.state.write_counter =
+        entry
+            .state
+            .write_counter
+            .checked_add(1)
+            .ok_or_else(|| Error::Internal {
+                reason: "write counter overflow".to_owned(),
+            })?;
     Ok(entry.state.write_counter)
 }
 

@@ -206,8 +206,9 @@ pub fn meta(conn: &Connection, name: &str) -> Result<Option<Vec<u8>>> {
 
 /// Every `meta` row whose name starts with `prefix`, by name.
 pub fn meta_with_prefix(conn: &Connection, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
-    let mut statement =
-        conn.prepare_cached("SELECT name, value FROM meta WHERE substr(name, 1, ?2) = ?1 ORDER BY name")?;
+    let mut statement = conn.prepare_cached(
+        "SELECT name, value FROM meta WHERE substr(name, 1, ?2) = ?1 ORDER BY name",
+    )?;
     let rows = statement.query_map(
         params![prefix, i64::try_from(prefix.len()).unwrap_or(i64::MAX)],
         |row| Ok((row.get(0)?, row.get(1)?)),
@@ -432,7 +433,8 @@ impl ItemRow {
     }
 }
 
-const ITEM_COLUMNS: &str = "item_id, namespace_tag, class, key_version, expires_at, name, value, counter";
+const ITEM_COLUMNS: &str =
+    "item_id, namespace_tag, class, key_version, expires_at, name, value, counter";
 
 fn item_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ItemRow> {
     Ok(ItemRow {

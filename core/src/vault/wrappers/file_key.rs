@@ -135,9 +135,13 @@ impl KeyWrapper for FileKeyWrapper {
         };
         match std::fs::read(&path) {
             Ok(bytes) => {
-                let raw: [u8; 8] = bytes.as_slice().try_into().map_err(|_| WrapperError::Failed {
-                    reason: "a rollback anchor file is not 8 bytes".to_owned(),
-                })?;
+                let raw: [u8; 8] =
+                    bytes
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| WrapperError::Failed {
+                            reason: "a rollback anchor file is not 8 bytes".to_owned(),
+                        })?;
                 Ok(Some(u64::from_be_bytes(raw)))
             }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
