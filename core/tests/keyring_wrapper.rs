@@ -187,9 +187,21 @@ fn vault_round_trip_and_delete_account_crypto_shreds() {
         wrapper: &keyring,
         aliases: created.clone(),
     };
-    assert_eq!(created.len(), 1, "one KEK per account: {created:?}");
-    assert!(keyring.contains_key(&created[0]).unwrap());
-    assert_eq!(items_under(&service), 1);
+    // The vault's id key (keyed account tags) and one KEK for the account.
+    let keks: Vec<&String> = created
+        .iter()
+        .filter(|alias| alias.starts_with("rukasec.kek.v2."))
+        .collect();
+    let id_keys: Vec<&String> = created
+        .iter()
+        .filter(|alias| alias.starts_with("rukasec.idk.v2."))
+        .collect();
+    assert_eq!(keks.len(), 1, "one KEK per account: {created:?}");
+    assert_eq!(id_keys.len(), 1, "one id key per vault: {created:?}");
+    assert_eq!(created.len(), 2, "nothing else: {created:?}");
+    let kek = keks[0].clone();
+    assert!(keyring.contains_key(&kek).unwrap());
+    assert_eq!(items_under(&service), 2);
     drop(vault);
 
     // Reopened with a new connection to the store: the KEK in the keyring opens the data.
@@ -208,12 +220,16 @@ fn vault_round_trip_and_delete_account_crypto_shreds() {
 
     // Crypto-shredding: the KEK leaves the keyring with the account.
     assert!(vault.delete_account(&account).unwrap());
-    assert!(!keyring.contains_key(&created[0]).unwrap());
+    assert!(!keyring.contains_key(&kek).unwrap());
     assert_eq!(
-        keyring.unwrap(&created[0], &[1; 61]).unwrap_err(),
+        keyring.unwrap(&kek, &[1; 61]).unwrap_err(),
         WrapperError::KeyNotFound
     );
-    assert_eq!(items_under(&service), 0, "nothing left under the service");
+    assert_eq!(
+        items_under(&service),
+        1,
+        "only the vault's id key is left under the service"
+    );
     assert!(vault.get(&account, "tokens", "refresh").unwrap().is_none());
 }
 

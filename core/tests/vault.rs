@@ -605,6 +605,73 @@ fn a_lost_or_replaced_kek_is_key_unavailable_until_reset() {
     }
 }
 
+/// A wrapper that, once `garble` is set, unwraps every blob to random bytes of a wrapped-key
+/// payload's length: what a keystore holding other keys under the same aliases looks like.
+struct GarblingWrapper {
+    inner: MemoryKeyWrapper,
+    garble: std::sync::atomic::AtomicBool,
+}
+
+impl KeyWrapper for GarblingWrapper {
+    fn create_key(&self, alias: &str) -> Result<(), WrapperError> {
+        self.inner.create_key(alias)
+    }
+    fn wrap(&self, alias: &str, key: &SecretBytes) -> Result<Vec<u8>, WrapperError> {
+        self.inner.wrap(alias, key)
+    }
+    fn unwrap(&self, alias: &str, wrapped: &[u8]) -> Result<SecretBytes, WrapperError> {
+        let plain = self.inner.unwrap(alias, wrapped)?;
+        if !self.garble.load(Ordering::SeqCst) {
+            return Ok(plain);
+        }
+        let crypto = Crypto::get().unwrap();
+        Ok(crypto.random_secret(74).unwrap())
+    }
+    fn delete_key(&self, alias: &str) -> Result<(), WrapperError> {
+        self.inner.delete_key(alias)
+    }
+    fn is_hardware_backed(&self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn a_wrapper_unwrapping_everything_to_garbage_is_key_unavailable_not_tampering() {
+    // Random bytes from every unwrap (the id key's and the canary's too) mean another KEK, not
+    // an attack on the database: KeyUnavailable with cause wrong_kek, never Integrity.
+    let fx = Fixture::new();
+    let wrapper = Arc::new(GarblingWrapper {
+        inner: MemoryKeyWrapper::new(),
+        garble: std::sync::atomic::AtomicBool::new(false),
+    });
+    let open = || {
+        Vault::open_with_clock(
+            fx.dir.path(),
+            wrapper.clone(),
+            fx.bus.clone(),
+            fx.clock.clone(),
+        )
+        .unwrap()
+    };
+    open()
+        .put("a", "ns", "n", b"v", DataClass::Public, None)
+        .unwrap();
+    wrapper.garble.store(true, Ordering::SeqCst);
+    assert_eq!(open().get("a", "ns", "n").err(), Some(Error::KeyUnavailable));
+    let kinds = fx.event_kinds();
+    assert!(
+        kinds.contains(&(
+            SecurityEventKind::VaultKeyUnavailable,
+            Some("wrong_kek".to_owned())
+        )),
+        "events: {kinds:?}"
+    );
+    assert!(
+        !kinds.iter().any(|(kind, _)| *kind == SecurityEventKind::VaultIntegrityFailure),
+        "events: {kinds:?}"
+    );
+}
+
 #[test]
 fn a_different_key_file_is_key_unavailable() {
     let dir = tempfile::tempdir().unwrap();

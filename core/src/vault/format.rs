@@ -266,6 +266,14 @@ pub fn key_from_payload(
     Ok(SecretBytes::from_slice(&bytes[KEY_HEADER_LEN..]))
 }
 
+/// The canary wrapped next to each copy of the vault's id key (meta `id_canary.N`):
+/// `"rukasec.vault.id-canary.v2\0" ‖ vault id`. A wrapper that unwraps it to anything else holds
+/// another key under the copy's alias (KeyUnavailable), which tells that apart from a wrapped id
+/// key that opens to a bad payload (tampering).
+pub fn id_canary(vault_id: &[u8; 32]) -> SecretBytes {
+    SecretBytes::new([b"rukasec.vault.id-canary.v2\0".as_slice(), vault_id].concat())
+}
+
 /// The canary wrapped under every KEK: `"rukasec.vault.canary.v1\0" ‖ account tag`. If it does
 /// not unwrap to this, the keystore holds another key than the one the account was written with.
 pub fn canary(account: &AccountTag) -> SecretBytes {

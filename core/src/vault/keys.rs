@@ -267,6 +267,9 @@ pub fn aes_key(key: &SecretBytes) -> Result<Aes256GcmKey, KeyFailure> {
 /// another wrapper adds one).
 const META_VAULT_ID: &str = "vault_id";
 const META_ID_KEY_PREFIX: &str = "id_key.";
+/// `meta` name prefix of the canary wrapped next to each id-key copy (`id_canary.N` for
+/// `id_key.N`).
+const META_ID_CANARY_PREFIX: &str = "id_canary.";
 
 fn vault_id(conn: &Connection) -> Result<Option<[u8; 32]>, KeyFailure> {
     match store::meta(conn, META_VAULT_ID)? {
@@ -295,7 +298,21 @@ pub fn load_id_key(
         else {
             return Err(KeyFailure::WrappedKeyTampered);
         };
-        match wrapper.unwrap(&format::id_kek_alias(&vault_id, copy), &wrapped) {
+        let alias = format::id_kek_alias(&vault_id, copy);
+        // The canary first: random bytes from the wrapper mean another key, not tampering. A
+        // copy without its canary is a removed row: tampering.
+        let canary = store::meta(conn, &format!("{META_ID_CANARY_PREFIX}{copy}"))?
+            .ok_or(KeyFailure::WrappedKeyTampered)?;
+        match wrapper.unwrap(&alias, &canary) {
+            Ok(opened) if opened == format::id_canary(&vault_id) => {}
+            Ok(_) | Err(WrapperError::Rejected) => {
+                failure = KeyFailure::WrongKek;
+                continue;
+            }
+            Err(WrapperError::KeyNotFound) => continue,
+            Err(other) => return Err(KeyFailure::Wrapper(other)),
+        }
+        match wrapper.unwrap(&alias, &wrapped) {
             Ok(payload) => {
                 return format::key_from_payload(
                     format::FORMAT_VERSION,
@@ -308,7 +325,8 @@ pub fn load_id_key(
                 .map_err(|_| KeyFailure::WrappedKeyTampered);
             }
             Err(WrapperError::KeyNotFound) => {}
-            Err(WrapperError::Rejected) => failure = KeyFailure::WrongKek,
+            // The same key opened the canary: the wrapped id key was altered.
+            Err(WrapperError::Rejected) => return Err(KeyFailure::WrappedKeyTampered),
             Err(other) => return Err(KeyFailure::Wrapper(other)),
         }
     }
@@ -354,7 +372,11 @@ pub fn add_id_key_copy(
             &format::key_payload(format::FORMAT_VERSION, &vault_id, KeyPurpose::Id, 1, key),
         )
         .map_err(KeyFailure::Wrapper)?;
+    let canary = wrapper
+        .wrap(&alias, &format::id_canary(&vault_id))
+        .map_err(KeyFailure::Wrapper)?;
     store::set_meta(conn, &format!("{META_ID_KEY_PREFIX}{next}"), &wrapped)?;
+    store::set_meta(conn, &format!("{META_ID_CANARY_PREFIX}{next}"), &canary)?;
     Ok(())
 }
 

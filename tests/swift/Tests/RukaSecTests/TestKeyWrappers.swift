@@ -93,6 +93,16 @@ final class HandleKeyWrapper: KeyWrapper, @unchecked Sendable {
     var deleted: [String] { locked { deletedAliases } }
     /// The aliases that hold a key now, sorted.
     var aliases: [String] { locked { keks.keys.sorted() } }
+    /// Alias prefixes of docs/FORMAT.md (format 2): accounts' KEKs, and the vault's id key (whose
+    /// alias comes from the vault id, one per vault).
+    static let kekPrefix = "rukasec.kek.v2."
+    static let idKeyPrefix = "rukasec.idk.v2."
+    /// The account KEK aliases passed to `createKey`, in order.
+    var createdKeks: [String] { created.filter { $0.hasPrefix(Self.kekPrefix) } }
+    /// The id-key aliases passed to `createKey`, in order.
+    var createdIdKeys: [String] { created.filter { $0.hasPrefix(Self.idKeyPrefix) } }
+    /// The account KEK aliases that hold a key now, sorted.
+    var kekAliases: [String] { aliases.filter { $0.hasPrefix(Self.kekPrefix) } }
     /// The KEK id under `alias`, nil when there is no key.
     func kekId(_ alias: String) -> Data? { locked { keks[alias]?.id } }
     /// How many keys are wrapped under `alias` (0 when there is no key).

@@ -96,6 +96,12 @@ final class VaultTests: XCTestCase {
         try core.openVault(dir: dir.path, wrapper: wrapper)
     }
 
+    /// A vault in its own subdirectory: a vault belongs to the keystore that holds its id key, so
+    /// a test with another wrapper needs another vault.
+    private func openVault(_ wrapper: KeyWrapper, in subdirectory: String) throws -> Vault {
+        try core.openVault(dir: dir.appendingPathComponent(subdirectory).path, wrapper: wrapper)
+    }
+
     /// The events of `kind` received so far, after flushing the stream.
     private func events(_ kind: SecurityEventKind, file: StaticString = #filePath, line: UInt = #line)
         -> [SecurityEvent]
@@ -145,12 +151,16 @@ final class VaultTests: XCTestCase {
         XCTAssertEqual(try vault.get(account: "alice", namespace: "elsewhere", name: "\(DataClass.public)"),
                        Data("other".utf8))
 
-        // One KEK for the account, made through the Swift wrapper, named as docs/FORMAT.md says.
-        let aliases = wrapper.created
-        XCTAssertEqual(aliases.count, 1, "\(aliases)")
+        // One KEK for the account and the vault's id key, made through the Swift wrapper, named
+        // as docs/FORMAT.md says.
+        let aliases = wrapper.createdKeks
+        XCTAssertEqual(aliases.count, 1, "\(wrapper.created)")
         let alias = try XCTUnwrap(aliases.first)
-        XCTAssertTrue(alias.hasPrefix("rukasec.kek.v1.") && alias.hasSuffix(".1"), alias)
-        XCTAssertEqual(wrapper.aliases, [alias])
+        XCTAssertTrue(alias.hasSuffix(".1") && alias.count == "rukasec.kek.v2.".count + 32 + 2, alias)
+        let idKeys = wrapper.createdIdKeys
+        XCTAssertEqual(idKeys.count, 1, "\(wrapper.created)")
+        XCTAssertEqual(wrapper.created.count, 2, "\(wrapper.created)")
+        XCTAssertEqual(wrapper.aliases, (idKeys + [alias]).sorted())
         XCTAssertTrue(wrapper.deleted.isEmpty)
 
         // Another vault on the same directory has no cached keys: it unwraps them through Swift.
@@ -161,7 +171,7 @@ final class VaultTests: XCTestCase {
                            dataClass == .public ? Data("replaced".utf8) : values[dataClass], "\(dataClass)")
         }
         XCTAssertGreaterThan(wrapper.unwrapCalls, unwrapsBefore)
-        XCTAssertEqual(wrapper.created.count, 1, "reading created a key")
+        XCTAssertEqual(wrapper.created.count, 2, "reading created a key")
     }
 
     func testIsHardwareBackedAsksTheAppsWrapper() throws {
@@ -277,7 +287,7 @@ final class VaultTests: XCTestCase {
         }
         XCTAssertEqual(try reopened.get(account: "alice", namespace: "ns", name: "after"), Data("after".utf8))
         // The data key changed, the KEK did not.
-        XCTAssertEqual(wrapper.created.count, 1)
+        XCTAssertEqual(wrapper.createdKeks.count, 1)
 
         let rotated = events(.vaultKeyRotated)
         XCTAssertEqual(rotated.map { $0.details["key"] }, ["dek", "dek", "dek"])
@@ -294,19 +304,20 @@ final class VaultTests: XCTestCase {
         let value = randomBytes(100)
         try vault.put(account: "alice", namespace: "ns", name: "secret", value: value, class: .restricted,
                       ttlSeconds: nil)
-        let oldAlias = try XCTUnwrap(wrapper.created.first)
+        let oldAlias = try XCTUnwrap(wrapper.createdKeks.first)
         let oldKekId = wrapper.kekId(oldAlias)
 
         try vault.rotateKek(account: "alice")
 
-        let created = wrapper.created
+        let created = wrapper.createdKeks
         XCTAssertEqual(created.count, 2, "\(created)")
         let newAlias = try XCTUnwrap(created.last)
         XCTAssertNotEqual(newAlias, oldAlias)
         XCTAssertTrue(newAlias.hasSuffix(".2"), newAlias)
         XCTAssertEqual(newAlias.dropLast(2), oldAlias.dropLast(2), "same account prefix")
         XCTAssertEqual(wrapper.deleted, [oldAlias])
-        XCTAssertEqual(wrapper.aliases, [newAlias])
+        XCTAssertEqual(wrapper.kekAliases, [newAlias])
+        XCTAssertEqual(wrapper.aliases, (wrapper.createdIdKeys + [newAlias]).sorted(), "the id key stays")
         XCTAssertNotNil(wrapper.kekId(newAlias))
         XCTAssertNotEqual(wrapper.kekId(newAlias), oldKekId)
 
@@ -327,16 +338,16 @@ final class VaultTests: XCTestCase {
         let vault = try openVault(wrapper)
         try vault.put(account: "alice", namespace: "ns", name: "a", value: Data("alice".utf8),
                       class: .confidential, ttlSeconds: nil)
-        let aliceAlias = try XCTUnwrap(wrapper.created.last)
+        let aliceAlias = try XCTUnwrap(wrapper.createdKeks.last)
         try vault.put(account: "bob", namespace: "ns", name: "b", value: Data("bob".utf8),
                       class: .confidential, ttlSeconds: nil)
-        let bobAlias = try XCTUnwrap(wrapper.created.last)
+        let bobAlias = try XCTUnwrap(wrapper.createdKeks.last)
         XCTAssertNotEqual(aliceAlias, bobAlias)
 
         XCTAssertTrue(try vault.deleteAccount(account: "alice"))
 
         XCTAssertEqual(wrapper.deleted, [aliceAlias])
-        XCTAssertEqual(wrapper.aliases, [bobAlias])
+        XCTAssertEqual(wrapper.kekAliases, [bobAlias])
         XCTAssertNil(try vault.get(account: "alice", namespace: "ns", name: "a"))
         XCTAssertFalse(try vault.contains(account: "alice", namespace: "ns", name: "a"))
         XCTAssertEqual(try vault.list(account: "alice", namespace: "ns"), [])
@@ -352,7 +363,7 @@ final class VaultTests: XCTestCase {
         try vault.put(account: "alice", namespace: "ns", name: "a", value: Data("again".utf8),
                       class: .confidential, ttlSeconds: nil)
         XCTAssertEqual(try vault.get(account: "alice", namespace: "ns", name: "a"), Data("again".utf8))
-        XCTAssertEqual(wrapper.created.count, 3)
+        XCTAssertEqual(wrapper.createdKeks.count, 3)
     }
 
     // MARK: Error mapping
@@ -396,7 +407,7 @@ final class VaultTests: XCTestCase {
                       class: .restricted, ttlSeconds: nil)
         try first.put(account: "bob", namespace: "ns", name: "b", value: Data("bob".utf8),
                       class: .restricted, ttlSeconds: nil)
-        let aliceAlias = try XCTUnwrap(wrapper.created.first)
+        let aliceAlias = try XCTUnwrap(wrapper.createdKeks.first)
 
         // The keystore loses alice's key (wiped, restored on another device).
         try wrapper.deleteKey(alias: aliceAlias)
@@ -431,7 +442,7 @@ final class VaultTests: XCTestCase {
         let wrapper = HandleKeyWrapper()
         try openVault(wrapper).put(account: "alice", namespace: "ns", name: "x", value: Data("x".utf8),
                                    class: .internal, ttlSeconds: nil)
-        let alias = try XCTUnwrap(wrapper.created.first)
+        let alias = try XCTUnwrap(wrapper.createdKeks.first)
 
         // A new key under the same alias (biometric re-enrolment): it opens none of the old handles.
         try wrapper.createKey(alias: alias)
@@ -441,10 +452,10 @@ final class VaultTests: XCTestCase {
         // A wrapper that unwraps to random bytes: the canary shows it is the wrong key.
         let inner = HandleKeyWrapper()
         let garbling = FaultyKeyWrapper(inner: inner)
-        try openVault(garbling).put(account: "bob", namespace: "ns", name: "y", value: Data("y".utf8),
+        try openVault(garbling, in: "garbling").put(account: "bob", namespace: "ns", name: "y", value: Data("y".utf8),
                                     class: .internal, ttlSeconds: nil)
         garbling.fault = .randomUnwrap(count: 74)
-        assertVaultError("KeyUnavailable", try openVault(garbling).get(account: "bob", namespace: "ns", name: "y"),
+        assertVaultError("KeyUnavailable", try openVault(garbling, in: "garbling").get(account: "bob", namespace: "ns", name: "y"),
                          "random unwrap")
 
         let causes = events(.vaultKeyUnavailable).map { $0.details["cause"] }
@@ -487,7 +498,7 @@ final class VaultTests: XCTestCase {
         ]
         for (error, fragment) in thrown {
             let wrapper = FaultyKeyWrapper(fault: .throwing(error))
-            let vault = try openVault(wrapper)
+            let vault = try openVault(wrapper, in: "fresh-\(fragment)")
             let account = "fresh-\(error)"
             let mapped = assertVaultError("Keystore", try vault.put(account: account, namespace: "ns", name: "x",
                                                                        value: Data([1]), class: .public,
@@ -502,10 +513,10 @@ final class VaultTests: XCTestCase {
 
         // An existing account: loading its keys, and deleting it, fail with the keystore.
         let wrapper = FaultyKeyWrapper()
-        try openVault(wrapper).put(account: "alice", namespace: "ns", name: "x", value: Data("x".utf8),
+        try openVault(wrapper, in: "existing").put(account: "alice", namespace: "ns", name: "x", value: Data("x".utf8),
                                    class: .restricted, ttlSeconds: nil)
         wrapper.fault = .throwing(KeyWrapperError.Failed(reason: "hsm offline"))
-        let vault = try openVault(wrapper)
+        let vault = try openVault(wrapper, in: "existing")
         let onLoad = assertVaultError("Keystore", try vault.get(account: "alice", namespace: "ns", name: "x"),
                                       "get")
         XCTAssertTrue(onLoad?.reason.contains("hsm offline") ?? false, "\(String(describing: onLoad))")
@@ -603,11 +614,91 @@ final class VaultTests: XCTestCase {
         }
 
         XCTAssertEqual(errors.get, [])
-        // One KEK per account, however many threads raced to create it.
-        XCTAssertEqual(wrapper.created.count, 2, "\(wrapper.created)")
+        // One KEK per account and one id key, however many threads raced to create them.
+        XCTAssertEqual(wrapper.createdKeks.count, 2, "\(wrapper.created)")
+        XCTAssertEqual(wrapper.createdIdKeys.count, 1, "\(wrapper.created)")
         let reopened = try openVault(wrapper)
         for t in 0..<threads {
             XCTAssertEqual(try reopened.list(account: "account-\(t % 2)", namespace: "thread-\(t)").count, perThread)
         }
+    }
+
+    // MARK: Rollback anchors
+
+    func testRollbackAnchorStoreRefusesARestoredCopyOfTheWholeVault() throws {
+        let wrapper = HandleKeyWrapper()
+        let anchors = MemoryAnchorStore()
+        let database = dir.appendingPathComponent("vault.sqlite3")
+        do {
+            let vault = try core.openVault(dir: dir.path, wrapper: wrapper, anchors: anchors)
+            try vault.put(account: "alice", namespace: "wallet", name: "balance", value: Data("1000".utf8),
+                          class: .confidential, ttlSeconds: nil)
+        }
+        let backup = try Data(contentsOf: database)
+        do {
+            let vault = try core.openVault(dir: dir.path, wrapper: wrapper, anchors: anchors)
+            try vault.put(account: "alice", namespace: "wallet", name: "balance", value: Data("0".utf8),
+                          class: .confidential, ttlSeconds: nil)
+        }
+        let names = anchors.names
+        XCTAssertEqual(names.count, 1, "one anchor per account: \(names)")
+        XCTAssertTrue(names.allSatisfy { $0.hasPrefix("rukasec.anchor.v2.") }, "\(names)")
+
+        // The app's files restored from a backup; the anchor lives outside them.
+        for suffix in ["-wal", "-shm"] {
+            try? FileManager.default.removeItem(at: dir.appendingPathComponent("vault.sqlite3\(suffix)"))
+        }
+        try backup.write(to: database)
+        let restored = try core.openVault(dir: dir.path, wrapper: wrapper, anchors: anchors)
+        assertVaultError("Integrity", try restored.get(account: "alice", namespace: "wallet", name: "balance"),
+                         "restored backup")
+        XCTAssertEqual(events(.vaultIntegrityFailure).map { $0.details["what"] }, ["rollback"])
+
+        // Resetting the account through the vault deletes its anchor too.
+        XCTAssertTrue(try restored.resetAccount(account: "alice"))
+        XCTAssertTrue(anchors.names.isEmpty, "\(anchors.names)")
+    }
+
+    func testRollbackAnchorStoreErrorsAreKeystoreOnReadAndAnEventOnWrite() throws {
+        let wrapper = HandleKeyWrapper()
+        let anchors = MemoryAnchorStore()
+        try core.openVault(dir: dir.path, wrapper: wrapper, anchors: anchors)
+            .put(account: "alice", namespace: "ns", name: "x", value: Data([1]), class: .public, ttlSeconds: nil)
+
+        anchors.failLoad.with { $0 = true }
+        let error = assertVaultError("Keystore", try core.openVault(dir: dir.path, wrapper: wrapper, anchors: anchors)
+            .get(account: "alice", namespace: "ns", name: "x"), "load fails")
+        XCTAssertTrue(error?.reason.contains("anchor store offline") ?? false, "\(String(describing: error))")
+
+        // Storing fails: the write stands, and an event says the anchor is behind.
+        anchors.failLoad.with { $0 = false }
+        anchors.failStore.with { $0 = true }
+        let vault = try core.openVault(dir: dir.path, wrapper: wrapper, anchors: anchors)
+        try vault.put(account: "alice", namespace: "ns", name: "x", value: Data([2]), class: .public, ttlSeconds: nil)
+        XCTAssertEqual(try vault.get(account: "alice", namespace: "ns", name: "x"), Data([2]))
+        XCTAssertTrue(events(.vaultKeyUnavailable).contains { $0.details["cause"] == "anchor_not_stored" })
+    }
+}
+
+/// A `RollbackAnchorStore` in memory (an app keeps it in the Keychain, `ThisDeviceOnly`).
+final class MemoryAnchorStore: RollbackAnchorStore, @unchecked Sendable {
+    private let values = Locked<[String: UInt64]>([:])
+    let failLoad = Locked(false)
+    let failStore = Locked(false)
+
+    var names: [String] { values.get.keys.sorted() }
+
+    func load(name: String) throws -> UInt64? {
+        if failLoad.get { throw KeyWrapperError.Failed(reason: "anchor store offline") }
+        return values.get[name]
+    }
+
+    func store(name: String, value: UInt64) throws {
+        if failStore.get { throw KeyWrapperError.Failed(reason: "anchor store offline") }
+        values.with { $0[name] = value }
+    }
+
+    func delete(name: String) throws {
+        values.with { $0[name] = nil }
     }
 }

@@ -12,7 +12,6 @@ import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
 import java.io.File
-import java.security.MessageDigest
 import java.security.SecureRandom
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.Executors
@@ -209,15 +208,17 @@ class VaultTest {
     @Test
     fun `rotateKek creates a new alias in the wrapper and deletes the old one`() {
         vault.put(ALICE, "ns", "v", byteArrayOf(7), DataClass.RESTRICTED, null)
-        val first = kekAlias(ALICE, 1)
-        assertEquals(listOf(first), wrapper.created.toList(), "one KEK per account, named as in FORMAT.md")
+        val idKey = idKeyAlias(wrapper.created)
+        val first = kekAlias(wrapper.created)
+        assertEquals(listOf(idKey, first), wrapper.created.toList(), "the vault's id key, then one KEK per account")
+        assertTrue(first.endsWith(".1"), "version 1 first: $first")
 
         vault.rotateKek(ALICE)
 
-        val second = kekAlias(ALICE, 2)
-        assertEquals(listOf(first, second), wrapper.created.toList())
+        val second = first.removeSuffix(".1") + ".2"
+        assertEquals(listOf(idKey, first, second), wrapper.created.toList())
         assertEquals(listOf(first), wrapper.deleted.toList())
-        assertEquals(setOf(second), wrapper.aliases)
+        assertEquals(setOf(idKey, second), wrapper.aliases)
         assertArrayEquals(byteArrayOf(7), vault.get(ALICE, "ns", "v"))
 
         // Also readable by a new vault, whose keys are unwrapped with the new KEK only.
@@ -232,15 +233,16 @@ class VaultTest {
     @Test
     fun `deleteAccount deletes the wrapper key and the values, other accounts remain`() {
         vault.put(ALICE, "ns", "a", byteArrayOf(1), DataClass.CONFIDENTIAL, null)
+        val aliceAlias = kekAlias(wrapper.created)
         vault.put(BOB, "ns", "b", byteArrayOf(2), DataClass.CONFIDENTIAL, null)
-        val aliceAlias = kekAlias(ALICE, 1)
-        val bobAlias = kekAlias(BOB, 1)
-        assertEquals(setOf(aliceAlias, bobAlias), wrapper.aliases)
+        val bobAlias = kekAlias(wrapper.created.filter { it != aliceAlias })
+        val idKey = idKeyAlias(wrapper.created)
+        assertEquals(setOf(idKey, aliceAlias, bobAlias), wrapper.aliases)
 
         assertTrue(vault.deleteAccount(ALICE))
 
         assertEquals(listOf(aliceAlias), wrapper.deleted.toList())
-        assertEquals(setOf(bobAlias), wrapper.aliases)
+        assertEquals(setOf(idKey, bobAlias), wrapper.aliases, "the id key stays for the other accounts")
         assertNull(vault.get(ALICE, "ns", "a"))
         assertEquals(emptyList<String>(), vault.list(ALICE, "ns"))
         assertArrayEquals(byteArrayOf(2), vault.get(BOB, "ns", "b"))
@@ -279,9 +281,10 @@ class VaultTest {
     @Test
     fun `a KEK deleted behind the vault's back gives KeyUnavailable, an event, and resetAccount recovers`() {
         vault.put(ALICE, "ns", "old", byteArrayOf(1), DataClass.RESTRICTED, null)
+        val aliceAlias = kekAlias(wrapper.created)
         vault.put(BOB, "ns", "b", byteArrayOf(2), DataClass.RESTRICTED, null)
         vault.close()
-        wrapper.deleteKey(kekAlias(ALICE, 1))
+        wrapper.deleteKey(aliceAlias)
         // A new vault on the same directory: the account's keys are not cached.
         vault = core.openVault(dir.absolutePath, wrapper)
 
@@ -300,7 +303,7 @@ class VaultTest {
         vault.put(ALICE, "ns", "new", byteArrayOf(3), DataClass.RESTRICTED, null)
         assertArrayEquals(byteArrayOf(3), vault.get(ALICE, "ns", "new"))
         assertNull(vault.get(ALICE, "ns", "old"), "reset keeps no old value")
-        assertTrue(wrapper.hasKey(kekAlias(ALICE, 1)), "a new KEK for the restarted account")
+        assertTrue(wrapper.hasKey(aliceAlias), "a new KEK for the restarted account")
         val reset = events(SecurityEventKind.VAULT_ACCOUNT_DELETED).single()
         assertEquals("reset", reset.details["mode"], "details: ${reset.details}")
     }
@@ -418,9 +421,67 @@ class VaultTest {
         } finally {
             pool.shutdownNow()
         }
-        // One KEK per account, however many threads raced to create it.
-        assertEquals(1 + threads / 2, wrapper.created.size, "created: ${wrapper.created}")
+        // One KEK per account and one id key, however many threads raced to create them.
+        val keks = wrapper.created.filter { it.startsWith(KEK_PREFIX) }
+        assertEquals(1 + threads / 2, keks.size, "created: ${wrapper.created}")
+        assertEquals(1 + keks.size, wrapper.created.size, "created: ${wrapper.created}")
+        idKeyAlias(wrapper.created)
         assertEquals(wrapper.created.toSet().size, wrapper.created.size)
+    }
+
+    @Test
+    fun `with a RollbackAnchorStore a restored copy of the whole vault throws Integrity`() {
+        val anchors = MemoryAnchorStore()
+        val anchoredDir = File(dir, "anchored").apply { mkdirs() }
+        val database = File(anchoredDir, "vault.sqlite3")
+        core.openVault(anchoredDir.absolutePath, wrapper, anchors).use {
+            it.put(ALICE, "wallet", "balance", "1000".toByteArray(), DataClass.CONFIDENTIAL, null)
+        }
+        val backup = database.readBytes()
+        core.openVault(anchoredDir.absolutePath, wrapper, anchors).use {
+            it.put(ALICE, "wallet", "balance", "0".toByteArray(), DataClass.CONFIDENTIAL, null)
+        }
+        assertEquals(1, anchors.values.size, "one anchor per account: ${anchors.values.keys}")
+        assertTrue(anchors.values.keys.single().startsWith("rukasec.anchor.v2."), "${anchors.values.keys}")
+
+        // The app's files restored from a backup; the anchor lives outside them.
+        File(anchoredDir, "vault.sqlite3-wal").delete()
+        File(anchoredDir, "vault.sqlite3-shm").delete()
+        database.writeBytes(backup)
+        core.openVault(anchoredDir.absolutePath, wrapper, anchors).use {
+            assertThrows<VaultException.Integrity> { it.get(ALICE, "wallet", "balance") }
+        }
+        val rollback = events(SecurityEventKind.VAULT_INTEGRITY_FAILURE).filter { it.details["what"] == "rollback" }
+        assertEquals(1, rollback.size, "events: ${listener.events}")
+
+        // Deleting the account through the vault deletes its anchor too.
+        core.openVault(anchoredDir.absolutePath, wrapper, anchors).use {
+            assertTrue(it.resetAccount(ALICE))
+            assertTrue(anchors.values.isEmpty(), "left: ${anchors.values}")
+        }
+    }
+
+    @Test
+    fun `a RollbackAnchorStore that throws makes reads Keystore errors and a failed store an event`() {
+        val anchors = MemoryAnchorStore()
+        val anchoredDir = File(dir, "failing-anchors").apply { mkdirs() }
+        core.openVault(anchoredDir.absolutePath, wrapper, anchors).use {
+            it.put(ALICE, "ns", "v", byteArrayOf(1), DataClass.PUBLIC, null)
+        }
+        anchors.failLoad = true
+        core.openVault(anchoredDir.absolutePath, wrapper, anchors).use {
+            val error = assertThrows<VaultException.Keystore> { it.get(ALICE, "ns", "v") }
+            assertTrue("anchor store offline" in error.reason, "reason: ${error.reason}")
+        }
+        // Storing fails: the write stands, and an event says the anchor is behind.
+        anchors.failLoad = false
+        anchors.failStore = true
+        core.openVault(anchoredDir.absolutePath, wrapper, anchors).use {
+            it.put(ALICE, "ns", "v", byteArrayOf(2), DataClass.PUBLIC, null)
+            assertArrayEquals(byteArrayOf(2), it.get(ALICE, "ns", "v"))
+        }
+        val causes = events(SecurityEventKind.VAULT_KEY_UNAVAILABLE).map { it.details["cause"] }
+        assertTrue("anchor_not_stored" in causes, "events: ${listener.events}")
     }
 
     companion object {
@@ -434,15 +495,28 @@ class VaultTest {
 
         fun randomBytes(size: Int): ByteArray = ByteArray(size).also(random::nextBytes)
 
+        /** Alias prefixes of docs/FORMAT.md (format 2): an account's KEKs, the vault's id key. */
+        const val KEK_PREFIX = "rukasec.kek.v2."
+        const val ID_KEY_PREFIX = "rukasec.idk.v2."
+
         /**
-         * The KEK alias of `account` at `version` as docs/FORMAT.md gives it:
-         * `"rukasec.kek.v1." ‖ hex(SHA-256("rukasec.vault.account.v1\0" ‖ account)[0..16]) ‖ "." ‖ version`.
+         * The one KEK alias among `aliases`, checked against docs/FORMAT.md's shape
+         * `"rukasec.kek.v2." ‖ hex(keyed account tag[0..16]) ‖ "." ‖ version` (the tag is keyed by
+         * the vault's id key, so a test cannot compute it from the account id).
          */
-        fun kekAlias(account: String, version: Int): String {
-            val tag = MessageDigest.getInstance("SHA-256")
-                .digest("rukasec.vault.account.v1\u0000".toByteArray() + account.toByteArray())
-            val hex = tag.copyOf(16).joinToString("") { "%02x".format(it) }
-            return "rukasec.kek.v1.$hex.$version"
+        fun kekAlias(aliases: Collection<String>): String {
+            val keks = aliases.filter { it.startsWith(KEK_PREFIX) }
+            assertEquals(1, keks.size, "one KEK among $aliases")
+            assertTrue(Regex("""rukasec\.kek\.v2\.[0-9a-f]{32}\.[1-9][0-9]*""").matches(keks[0]), keks[0])
+            return keks[0]
+        }
+
+        /** The one id-key alias among `aliases`: `"rukasec.idk.v2." ‖ hex(vault id[0..16]) ‖ "." ‖ copy`. */
+        fun idKeyAlias(aliases: Collection<String>): String {
+            val ids = aliases.filter { it.startsWith(ID_KEY_PREFIX) }
+            assertEquals(1, ids.size, "one id key among $aliases")
+            assertTrue(Regex("""rukasec\.idk\.v2\.[0-9a-f]{32}\.[1-9][0-9]*""").matches(ids[0]), ids[0])
+            return ids[0]
         }
     }
 }
@@ -479,4 +553,21 @@ class ThrowingKeyWrapper(private val toThrow: () -> Exception) : KeyWrapper {
     override fun unwrap(alias: String, wrapped: ByteArray): ByteArray = fail()
     override fun deleteKey(alias: String) = fail()
     override fun isHardwareBacked(): Boolean = false
+}
+
+/** A [RollbackAnchorStore] in memory (an app keeps it in a Keystore-backed, non-backed-up store). */
+class MemoryAnchorStore : RollbackAnchorStore {
+    val values = java.util.concurrent.ConcurrentHashMap<String, ULong>()
+
+    @Volatile
+    var failLoad = false
+
+    @Volatile
+    var failStore = false
+
+    private fun fail(): Nothing = throw KeyWrapperException.Failed("anchor store offline")
+
+    override fun load(name: String): ULong? = if (failLoad) fail() else values[name]
+    override fun store(name: String, value: ULong) { if (failStore) fail(); values[name] = value }
+    override fun delete(name: String) { values.remove(name) }
 }
