@@ -657,7 +657,10 @@ fn a_wrapper_unwrapping_everything_to_garbage_is_key_unavailable_not_tampering()
         .put("a", "ns", "n", b"v", DataClass::Public, None)
         .unwrap();
     wrapper.garble.store(true, Ordering::SeqCst);
-    assert_eq!(open().get("a", "ns", "n").err(), Some(Error::KeyUnavailable));
+    assert_eq!(
+        open().get("a", "ns", "n").err(),
+        Some(Error::KeyUnavailable)
+    );
     let kinds = fx.event_kinds();
     assert!(
         kinds.contains(&(
@@ -667,7 +670,9 @@ fn a_wrapper_unwrapping_everything_to_garbage_is_key_unavailable_not_tampering()
         "events: {kinds:?}"
     );
     assert!(
-        !kinds.iter().any(|(kind, _)| *kind == SecurityEventKind::VaultIntegrityFailure),
+        !kinds
+            .iter()
+            .any(|(kind, _)| *kind == SecurityEventKind::VaultIntegrityFailure),
         "events: {kinds:?}"
     );
 }
