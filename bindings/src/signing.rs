@@ -259,9 +259,13 @@ pub struct SignOptions {
     /// When set, the signature carries `expires` this many seconds after `created`.
     #[uniffi(default = None)]
     pub expires_in_seconds: Option<u64>,
-    /// The `nonce` parameter, if any.
+    /// The `nonce` parameter; `null`/`nil`: a fresh random one unless `no_nonce`.
     #[uniffi(default = None)]
     pub nonce: Option<String>,
+    /// Opts out of the default random nonce (verifiers refuse non-safe methods without one by
+    /// default).
+    #[uniffi(default = false)]
+    pub no_nonce: bool,
     /// The `tag` parameter, if any.
     #[uniffi(default = None)]
     pub tag: Option<String>,
@@ -287,6 +291,7 @@ impl TryFrom<SignOptions> for core::SignOptions {
             components,
             expires_in: options.expires_in_seconds.map(Duration::from_secs),
             nonce: options.nonce,
+            no_nonce: options.no_nonce,
             tag: options.tag,
             digest: if options.sha512 {
                 core::DigestAlgorithm::Sha512
@@ -470,9 +475,14 @@ pub struct VerifierOptions {
     /// Clock difference tolerated between signer and verifier, in seconds.
     #[uniffi(default = 30)]
     pub clock_skew_seconds: u64,
-    /// Whether a `nonce` must be present (a nonce present is always checked for replay).
+    /// Whether a `nonce` must be present on every request (a nonce present is always checked
+    /// for replay).
     #[uniffi(default = false)]
     pub require_nonce: bool,
+    /// Whether a `nonce` must be present on requests with a method that is not safe (anything
+    /// but GET, HEAD, OPTIONS, TRACE).
+    #[uniffi(default = true)]
+    pub require_nonce_for_unsafe_methods: bool,
     /// Most nonces remembered.
     #[uniffi(default = 10000)]
     pub replay_cache_capacity: u64,
@@ -503,6 +513,7 @@ impl TryFrom<VerifierOptions> for core::VerifierOptions {
             max_age: Duration::from_secs(options.max_age_seconds),
             clock_skew: Duration::from_secs(options.clock_skew_seconds),
             require_nonce: options.require_nonce,
+            require_nonce_for_unsafe_methods: options.require_nonce_for_unsafe_methods,
             replay_cache_capacity: usize::try_from(options.replay_cache_capacity)
                 .unwrap_or(usize::MAX),
             label: options.label,
@@ -608,6 +619,7 @@ mod tests {
             max_age_seconds: 300,
             clock_skew_seconds: 30,
             require_nonce: false,
+            require_nonce_for_unsafe_methods: true,
             replay_cache_capacity: 10000,
             label: None,
             tag: None,
@@ -630,6 +642,7 @@ mod tests {
             components: None,
             expires_in_seconds: None,
             nonce: None,
+            no_nonce: false,
             tag: None,
             sha512: false,
         };
@@ -647,6 +660,7 @@ mod tests {
             components: Some(vec!["\"@method\"".to_owned(), "\"x-a\"".to_owned()]),
             expires_in_seconds: Some(60),
             nonce: Some("n".to_owned()),
+            no_nonce: true,
             tag: Some("t".to_owned()),
             sha512: true,
         };
@@ -661,6 +675,7 @@ mod tests {
         );
         assert_eq!(core.expires_in, Some(Duration::from_secs(60)));
         assert_eq!(core.nonce.as_deref(), Some("n"));
+        assert!(core.no_nonce);
         assert_eq!(core.tag.as_deref(), Some("t"));
         assert_eq!(core.digest, core::DigestAlgorithm::Sha512);
         let bad = SignOptions {

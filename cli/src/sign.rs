@@ -101,12 +101,17 @@ pub struct SignArgs {
     /// The `tag` parameter (an application-specific tag a server may require).
     #[arg(long, value_name = "TAG")]
     tag: Option<String>,
-    /// The `nonce` parameter (a server remembering nonces refuses a replay).
-    #[arg(long, value_name = "NONCE", conflicts_with = "random_nonce")]
+    /// The `nonce` parameter (a server remembering nonces refuses a replay). Without it and
+    /// without --no-nonce, a fresh random one.
+    #[arg(long, value_name = "NONCE", conflicts_with_all = ["random_nonce", "no_nonce"])]
     nonce: Option<String>,
-    /// Add a fresh random `nonce` (16 bytes, base64url).
-    #[arg(long)]
+    /// Add a fresh random `nonce` (16 bytes, base64url): the default, kept for scripts.
+    #[arg(long, conflicts_with = "no_nonce")]
     random_nonce: bool,
+    /// Send no `nonce` (a captured request can then be replayed until it expires; verifiers
+    /// refuse methods other than GET, HEAD, OPTIONS and TRACE without one by default).
+    #[arg(long)]
+    no_nonce: bool,
     /// The signature's label in `Signature-Input` and `Signature`.
     #[arg(long, value_name = "LABEL", default_value = "sig1")]
     label: String,
@@ -143,6 +148,10 @@ pub struct VerifyArgs {
     /// is only caught by a verifier that lives across requests, as a server's does.)
     #[arg(long)]
     require_nonce: bool,
+    /// Accept a signature without a `nonce` on a method that is not safe (by default only GET,
+    /// HEAD, OPTIONS and TRACE may come without one).
+    #[arg(long, conflicts_with = "require_nonce")]
+    allow_no_nonce: bool,
 }
 
 /// `rukasec dpop --key KEY.pem --method M --url URL [options]`.
@@ -188,6 +197,7 @@ pub fn sign(args: SignArgs, out: &mut impl Write) -> Result<(), Failure> {
     } else {
         args.nonce
     };
+    options.no_nonce = args.no_nonce;
     options.digest = match args.digest {
         Digest::Sha256 => DigestAlgorithm::Sha256,
         Digest::Sha512 => DigestAlgorithm::Sha512,
@@ -220,6 +230,7 @@ pub fn verify(args: VerifyArgs, out: &mut impl Write) -> Result<(), Failure> {
         label: args.label,
         tag: args.tag,
         require_nonce: args.require_nonce,
+        require_nonce_for_unsafe_methods: !args.allow_no_nonce,
         ..VerifierOptions::default()
     };
     let verifier = SignatureVerifier::new(Arc::new(resolver), options);

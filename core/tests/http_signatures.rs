@@ -286,6 +286,8 @@ fn rfc9421_section_4_3_request_passes_the_verifier() {
         VerifierOptions {
             // The example covers @authority and @path, not @target-uri.
             required: vec![Component::Method, Component::Authority, Component::Path],
+            // A POST without a nonce: RFC 9421's examples predate RukaSec's replay default.
+            require_nonce_for_unsafe_methods: false,
             ..VerifierOptions::default()
         },
     );
@@ -695,7 +697,11 @@ fn missing_components_are_refused() {
         SignatureFailure::MissingComponent
     );
     // A required nonce, tag.
-    let request = signed(&crypto, &signer, &SignOptions::new("device-1"), NOW);
+    let without_nonce = SignOptions {
+        no_nonce: true,
+        ..SignOptions::new("device-1")
+    };
+    let request = signed(&crypto, &signer, &without_nonce, NOW);
     let needs_nonce = verifier_for(
         &signer,
         VerifierOptions {
@@ -785,9 +791,11 @@ fn time_windows_are_enforced() {
 }
 
 /// A payment request signed over a hand-written `Signature-Input` member (`components` then
-/// `params`, which start with `;`), for parameter sets `sign_request` never writes.
+/// `params`, which start with `;`, then a random `nonce`, which a POST needs by default), for
+/// parameter sets `sign_request` never writes.
 fn hand_signed(signer: &TestSigner, components: &str, params: &str) -> HttpRequest {
     let crypto = Crypto::get().unwrap();
+    let params = format!("{params};nonce=\"{}\"", random_nonce(&crypto).unwrap());
     let mut request = payment();
     request.headers.push((
         "Content-Digest".to_owned(),
@@ -806,6 +814,49 @@ fn hand_signed(signer: &TestSigner, components: &str, params: &str) -> HttpReque
 }
 
 #[test]
+fn replay_protection_is_on_by_default_for_signer_and_verifier() {
+    // The attack: a captured payment replayed within its validity window. Signed with the
+    // defaults it carries a nonce, and the default verifier refuses the second delivery.
+    let crypto = Crypto::get().unwrap();
+    let signer = TestSigner::new(12);
+    let verifier = verifier_for(&signer, VerifierOptions::default());
+    let captured = signed(&crypto, &signer, &SignOptions::new("device-1"), NOW);
+    verifier.verify(&crypto, &captured, at(NOW)).unwrap();
+    assert_eq!(
+        failure(verifier.verify(&crypto, &captured, at(NOW + 1))),
+        SignatureFailure::Replayed
+    );
+    // A signer that opted out: the default verifier refuses a POST without a nonce, so the
+    // payment cannot be replayed either, while a GET without one is accepted.
+    let without = SignOptions {
+        no_nonce: true,
+        ..SignOptions::new("device-1")
+    };
+    let unprotected = signed(&crypto, &signer, &without, NOW);
+    assert_eq!(
+        failure(verifier.verify(&crypto, &unprotected, at(NOW))),
+        SignatureFailure::Malformed
+    );
+    let mut read = HttpRequest::get("https://api.rukapay.example/v1/balance");
+    sign_request(&crypto, &signer, &read, &without, at(NOW))
+        .unwrap()
+        .apply(&mut read);
+    verifier.verify(&crypto, &read, at(NOW)).unwrap();
+    for method in ["PUT", "PATCH", "DELETE", "post", "Get"] {
+        let mut other = HttpRequest::get("https://api.rukapay.example/v1/x");
+        other.method = method.to_owned();
+        sign_request(&crypto, &signer, &other, &without, at(NOW))
+            .unwrap()
+            .apply(&mut other);
+        assert_eq!(
+            failure(verifier.verify(&crypto, &other, at(NOW))),
+            SignatureFailure::Malformed,
+            "{method} without a nonce"
+        );
+    }
+}
+
+#[test]
 fn replayed_nonces_are_refused_once_verified() {
     let crypto = Crypto::get().unwrap();
     let signer = TestSigner::new(10);
@@ -816,7 +867,8 @@ fn replayed_nonces_are_refused_once_verified() {
         failure(verifier.verify(&crypto, &request, at(NOW + 1))),
         SignatureFailure::Replayed
     );
-    // A fresh nonce is fine; a request without nonce is not tracked.
+    // A fresh nonce is fine; a request without nonce is not tracked (when the verifier lets a
+    // POST come without one).
     verifier
         .verify(
             &crypto,
@@ -824,9 +876,24 @@ fn replayed_nonces_are_refused_once_verified() {
             at(NOW),
         )
         .unwrap();
-    let no_nonce = signed(&crypto, &signer, &SignOptions::new("device-1"), NOW);
-    verifier.verify(&crypto, &no_nonce, at(NOW)).unwrap();
-    verifier.verify(&crypto, &no_nonce, at(NOW)).unwrap();
+    let lenient = verifier_for(
+        &signer,
+        VerifierOptions {
+            require_nonce_for_unsafe_methods: false,
+            ..VerifierOptions::default()
+        },
+    );
+    let no_nonce = signed(
+        &crypto,
+        &signer,
+        &SignOptions {
+            no_nonce: true,
+            ..SignOptions::new("device-1")
+        },
+        NOW,
+    );
+    lenient.verify(&crypto, &no_nonce, at(NOW)).unwrap();
+    lenient.verify(&crypto, &no_nonce, at(NOW)).unwrap();
     // A forged request reusing a nonce does not burn it.
     let nonce_options = options(&crypto);
     let genuine = signed(&crypto, &signer, &nonce_options, NOW);

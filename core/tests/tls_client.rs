@@ -651,3 +651,76 @@ fn a_signed_request_arrives_with_a_signature_the_server_verifies() {
         "{covered:?}"
     );
 }
+
+#[test]
+fn a_signed_request_is_never_redirected_to_another_origin() {
+    use rukasec_core::signing::{SignOptions, SoftwareKey};
+
+    // The attack: a server (or a path an attacker controls on it) answers a signed payment
+    // with a 307 to another host, which would receive the signature, the digest and the body
+    // and could replay them to the API before the nonce is used.
+    let world = World::new();
+    let other = TestServer::start(
+        &world.pki,
+        TestServerOptions {
+            hosts: vec![OTHER.to_owned()],
+            ..TestServerOptions::default()
+        },
+    )
+    .unwrap();
+    let pins = [world.leaf_pin(), backup_pin()];
+    let other_pins = [pin_of(&other.chain_der()[0]).unwrap(), backup_pin()];
+    let policy = PinPolicy::new(vec![
+        DomainPolicy::new(HOST, false, pins).unwrap(),
+        DomainPolicy::new(OTHER, false, other_pins).unwrap(),
+    ])
+    .unwrap();
+    let mut options = world.options();
+    options.resolve.push((OTHER.to_owned(), other.addr()));
+    let client = HttpsClient::new(options, policy, world.bus.clone()).unwrap();
+    let key = SoftwareKey::generate().unwrap();
+    let payment = |url: String| HttpRequest {
+        method: "POST".to_owned(),
+        url,
+        headers: vec![("Authorization".to_owned(), "Bearer canary-token".to_owned())],
+        body: b"{\"amount\":1000}".to_vec(),
+    };
+    let elsewhere = format!("https://{OTHER}:{}/collect", other.addr().port());
+    let redirect = world.url(&format!("/redirect?status=307&to={elsewhere}"));
+
+    // Unsigned, the client follows (as before); signed, it refuses before connecting there.
+    runtime()
+        .block_on(client.send(HttpRequest::get(&redirect)))
+        .unwrap();
+    assert_eq!(
+        other.requests().len(),
+        1,
+        "an unsigned redirect is followed"
+    );
+    let result = runtime().block_on(client.send_signed(
+        payment(redirect.clone()),
+        &key,
+        &SignOptions::new("device-1"),
+    ));
+    let (cause, reason) = failure(result);
+    assert_eq!(cause, TlsFailure::Redirect);
+    assert!(reason.contains("another origin"), "{reason}");
+    assert_eq!(
+        other.requests().len(),
+        1,
+        "the signed request never arrived there"
+    );
+
+    // The same origin: followed, with the signature.
+    let same = world.url(&format!(
+        "/redirect?status=307&to={}",
+        world.url("/payments")
+    ));
+    let response = runtime()
+        .block_on(client.send_signed(payment(same), &key, &SignOptions::new("device-1")))
+        .unwrap();
+    assert_eq!(response.status, 200);
+    let last = world.server.requests().pop().unwrap();
+    assert_eq!(last.target, "/payments");
+    assert!(last.headers.iter().any(|(name, _)| name == "signature"));
+}

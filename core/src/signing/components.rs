@@ -432,6 +432,14 @@ impl<'a> SignableMessage<'a> {
         matches!(self.kind, Kind::Request { .. })
     }
 
+    /// The request method as sent; `None` for a response.
+    pub fn method(&self) -> Option<&'a str> {
+        match self.kind {
+            Kind::Request { method, .. } => Some(method),
+            Kind::Response { .. } => None,
+        }
+    }
+
     /// The header fields as given.
     pub fn headers(&self) -> &'a [(String, String)] {
         self.headers

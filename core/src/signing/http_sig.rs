@@ -239,8 +239,13 @@ pub struct SignOptions {
     pub components: Option<Vec<Component>>,
     /// When set, the signature carries `expires` this long after `created`.
     pub expires_in: Option<Duration>,
-    /// The `nonce` parameter, if any (see [`random_nonce`]).
+    /// The `nonce` parameter to send; `None` (default) means a fresh [`random_nonce`] unless
+    /// [`SignOptions::no_nonce`] is set.
     pub nonce: Option<String>,
+    /// Opts out of the default random nonce (default `false`). Without a nonce a captured
+    /// request can be replayed until it expires, and verifiers refuse non-safe methods without
+    /// one by default: opt out only for a server that cannot keep a replay store.
+    pub no_nonce: bool,
     /// The `tag` parameter, if any.
     pub tag: Option<String>,
     /// The `keyid` parameter: how the server finds the public key.
@@ -250,14 +255,15 @@ pub struct SignOptions {
 }
 
 impl SignOptions {
-    /// Defaults (label `sig1`, default components, no expiry, nonce or tag, SHA-256 digest)
-    /// with `keyid`.
+    /// Defaults (label `sig1`, default components, a random nonce, no expiry or tag, SHA-256
+    /// digest) with `keyid`.
     pub fn new(keyid: impl Into<String>) -> Self {
         Self {
             label: "sig1".to_owned(),
             components: None,
             expires_in: None,
             nonce: None,
+            no_nonce: false,
             tag: None,
             keyid: keyid.into(),
             digest: DigestAlgorithm::Sha256,
@@ -396,10 +402,16 @@ pub fn sign_request(
         }
         None => None,
     };
+    // Replay protection by default: a random nonce unless the caller gave one or opted out.
+    let nonce = match (&options.nonce, options.no_nonce) {
+        (Some(nonce), _) => Some(nonce.clone()),
+        (None, false) => Some(random_nonce(crypto)?),
+        (None, true) => None,
+    };
     let params = SignatureParams {
         created: Some(created),
         expires,
-        nonce: options.nonce.clone(),
+        nonce,
         alg: Some(HTTP_SIGNATURE_ALGORITHM.to_owned()),
         keyid: Some(options.keyid.clone()),
         tag: options.tag.clone(),
@@ -703,20 +715,47 @@ mod tests {
     fn a_get_without_body_covers_no_digest() {
         let crypto = Crypto::get().unwrap();
         let request = HttpRequest::get("https://example.com/a");
-        let signed = sign_request(
-            &crypto,
-            &TestSigner::new(),
-            &request,
-            &SignOptions::new("k"),
-            at(1),
-        )
-        .unwrap();
+        let options = SignOptions {
+            no_nonce: true,
+            ..SignOptions::new("k")
+        };
+        let signed = sign_request(&crypto, &TestSigner::new(), &request, &options, at(1)).unwrap();
         assert_eq!(signed.content_digest, None);
         assert_eq!(
             signed.signature_input,
             "sig1=(\"@method\" \"@target-uri\");created=1;alg=\"ecdsa-p256-sha256\";keyid=\"k\""
         );
         assert!(signed.signature.starts_with("sig1=:") && signed.signature.ends_with(':'));
+    }
+
+    #[test]
+    fn a_random_nonce_is_added_unless_the_caller_opts_out() {
+        let crypto = Crypto::get().unwrap();
+        let request = HttpRequest::get("https://example.com/a");
+        let sign = |options: &SignOptions| {
+            sign_request(&crypto, &TestSigner::new(), &request, options, at(1))
+                .unwrap()
+                .signature_input
+        };
+        let nonce_of = |input: &str| {
+            let start = input.find(";nonce=\"")? + 8;
+            let len = input[start..].find('"')?;
+            Some(input[start..start + len].to_owned())
+        };
+        let (first, second) = (sign(&SignOptions::new("k")), sign(&SignOptions::new("k")));
+        let (a, b) = (nonce_of(&first).unwrap(), nonce_of(&second).unwrap());
+        assert_eq!(a.len(), 22, "16 random bytes, base64url: {a}");
+        assert_ne!(a, b, "a fresh nonce per signature");
+        let given = SignOptions {
+            nonce: Some("mine".to_owned()),
+            ..SignOptions::new("k")
+        };
+        assert_eq!(nonce_of(&sign(&given)).as_deref(), Some("mine"));
+        let none = SignOptions {
+            no_nonce: true,
+            ..SignOptions::new("k")
+        };
+        assert_eq!(nonce_of(&sign(&none)), None);
     }
 
     #[test]

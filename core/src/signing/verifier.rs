@@ -81,8 +81,13 @@ pub struct VerifierOptions {
     pub max_age: Duration,
     /// Clock difference tolerated between signer and verifier (default 30 s).
     pub clock_skew: Duration,
-    /// Whether a `nonce` must be present (default `false`; a nonce present is always checked).
+    /// Whether a `nonce` must be present on every request (default `false`; a nonce present is
+    /// always checked).
     pub require_nonce: bool,
+    /// Whether a `nonce` must be present on requests whose method is not safe (anything but
+    /// `GET`, `HEAD`, `OPTIONS` and `TRACE`; RFC 9110 §9.2.1), default `true`: a captured
+    /// payment must not be replayable within its validity window.
+    pub require_nonce_for_unsafe_methods: bool,
     /// Most nonces remembered (default 10 000).
     pub replay_cache_capacity: usize,
     /// The label of the signature to check; `None` (default) checks them in order and accepts
@@ -101,6 +106,7 @@ impl Default for VerifierOptions {
             max_age: Duration::from_secs(300),
             clock_skew: Duration::from_secs(30),
             require_nonce: false,
+            require_nonce_for_unsafe_methods: true,
             replay_cache_capacity: 10_000,
             label: None,
             tag: None,
@@ -295,6 +301,15 @@ impl SignatureVerifier {
             None if self.options.require_nonce => {
                 return Err(malformed(format!("{label} has no nonce")));
             }
+            None if self.options.require_nonce_for_unsafe_methods
+                && message
+                    .method()
+                    .is_some_and(|method| !is_safe_method(method)) =>
+            {
+                return Err(malformed(format!(
+                    "{label} has no nonce, and the method is not safe"
+                )));
+            }
             _ => {}
         }
 
@@ -454,6 +469,11 @@ impl ReplayCache {
 
 fn malformed(reason: impl Into<String>) -> Error {
     Error::signature(SignatureFailure::Malformed, reason)
+}
+
+/// Whether `method` is safe (RFC 9110 §9.2.1): replaying it changes nothing on the server.
+fn is_safe_method(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE")
 }
 
 #[cfg(test)]

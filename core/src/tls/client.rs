@@ -129,6 +129,9 @@ struct Shared {
 struct Stack {
     checker: Arc<PinChecker>,
     http: reqwest::Client,
+    /// The same, for signed requests: it refuses a redirect to another origin, so a signature,
+    /// its `Content-Digest` and the body never reach a host they were not made for.
+    signed_http: reqwest::Client,
 }
 
 /// A redirect refused by our policy, carried through reqwest to the error mapping.
@@ -208,7 +211,11 @@ impl HttpsClient {
     /// certificate, protocol version, timeout, redirect, response too large, connection.
     /// [`Error::InvalidInput`] for a malformed URL, method or header.
     pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse> {
-        let result = self.shared.send(request).await;
+        self.send_on(request, Pool::Plain).await
+    }
+
+    async fn send_on(&self, request: HttpRequest, pool: Pool) -> Result<HttpResponse> {
+        let result = self.shared.send(request, pool).await;
         if self.shared.reports.has_pending()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
@@ -220,8 +227,10 @@ impl HttpsClient {
 
     /// Signs `request` on the way out (RFC 9421 with an RFC 9530 `Content-Digest`, see
     /// [`sign_request`]) with the device key `signer`, then sends it as [`HttpsClient::send`].
-    /// The signature covers the first hop's URL: a server that redirects a signed request
-    /// elsewhere will see it fail verification there, as it should.
+    /// A redirect to the same origin (scheme, host and port) is followed; a redirect of a signed
+    /// request to another origin is refused ([`TlsFailure::Redirect`]) before anything is sent
+    /// there, so the signature, `Content-Digest`, body and `Authorization` never leave for a host
+    /// they were not made for.
     ///
     /// # Errors
     /// [`Error::Signature`] when signing fails; otherwise as [`HttpsClient::send`].
@@ -233,7 +242,7 @@ impl HttpsClient {
     ) -> Result<HttpResponse> {
         let crypto = Crypto::get()?;
         sign_request(&crypto, signer, &request, options, SystemTime::now())?.apply(&mut request);
-        self.send(request).await
+        self.send_on(request, Pool::Signed).await
     }
 
     /// Sends the pin-failure reports waiting to go out (identical ones at most once a day),
@@ -257,12 +266,40 @@ fn build_stack(
         Some(Arc::clone(reports)),
     ));
     let config = client_config(&options.tls, Arc::clone(&checker), Arc::clone(events))?;
+    let http = http_client(options, config.clone(), false)?;
+    let signed_http = http_client(options, config, true)?;
+    Ok(Stack {
+        checker,
+        http,
+        signed_http,
+    })
+}
+
+/// Which connection pool a request goes through.
+#[derive(Clone, Copy)]
+enum Pool {
+    Plain,
+    Signed,
+}
+
+/// A reqwest client on `config`; with `same_origin_only`, a redirect to another origin is
+/// refused.
+fn http_client(
+    options: &ClientOptions,
+    config: rustls::ClientConfig,
+    same_origin_only: bool,
+) -> Result<reqwest::Client> {
     let max_redirects = options.max_redirects;
     let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+        let first = attempt.previous().first().map(reqwest::Url::origin);
         if attempt.url().scheme() != "https" {
             attempt.error(RedirectRefused("a redirect to a URL that is not https://"))
         } else if attempt.previous().len() > max_redirects {
             attempt.error(RedirectRefused("too many redirects"))
+        } else if same_origin_only && first.is_none_or(|first| first != attempt.url().origin()) {
+            attempt.error(RedirectRefused(
+                "a redirect of a signed request to another origin",
+            ))
         } else {
             attempt.follow()
         }
@@ -280,10 +317,9 @@ fn build_stack(
     for (host, addr) in &options.resolve {
         builder = builder.resolve(host, *addr);
     }
-    let http = builder
+    builder
         .build()
-        .map_err(|_| Error::invalid_input("the HTTP client could not be built"))?;
-    Ok(Stack { checker, http })
+        .map_err(|_| Error::invalid_input("the HTTP client could not be built"))
 }
 
 impl Shared {
@@ -296,7 +332,7 @@ impl Shared {
         )
     }
 
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse> {
+    async fn send(&self, request: HttpRequest, pool: Pool) -> Result<HttpResponse> {
         let url = reqwest::Url::parse(&request.url)
             .map_err(|_| Error::invalid_input("the URL is not an absolute URL"))?;
         let host = url
@@ -335,7 +371,11 @@ impl Shared {
             headers.append(name, value);
         }
         let stack = self.stack();
-        let mut builder = stack.http.request(method, url).headers(headers);
+        let http = match pool {
+            Pool::Plain => &stack.http,
+            Pool::Signed => &stack.signed_http,
+        };
+        let mut builder = http.request(method, url).headers(headers);
         if !request.body.is_empty() {
             builder = builder.body(request.body);
         }
@@ -405,7 +445,7 @@ impl Shared {
                 headers: vec![("content-type".to_owned(), "application/json".to_owned())],
                 body: report.to_json(context, port, true).into_bytes(),
             };
-            let event = match self.send(request).await {
+            let event = match self.send(request, Pool::Plain).await {
                 Ok(response) => {
                     sent += 1;
                     SecurityEvent::new(SecurityEventKind::PinReportSent)

@@ -5,7 +5,7 @@
 //! runs exactly the code an app runs; only the trust anchor is the test root, handed to the
 //! client as an extra root. Never built into an app.
 //!
-//! Routes: `/redirect?to=URL` (302), `/hsts` (sends `Strict-Transport-Security`),
+//! Routes: `/redirect?to=URL[&status=307]` (302 or the status given), `/hsts` (sends `Strict-Transport-Security`),
 //! `/big?bytes=N` (N bytes), anything else 200 with a short text. Every request is recorded,
 //! and an optional handler may answer instead.
 
@@ -345,7 +345,9 @@ async fn respond(
     Ok(match path {
         "/redirect" => {
             let to = param("to").unwrap_or_default();
-            reply(302, Vec::new(), &[("location", to.as_str())])
+            // `status=307` keeps the method and body (RFC 9110 §15.4.8); 302 by default.
+            let status = param("status").and_then(|s| s.parse().ok()).unwrap_or(302);
+            reply(status, Vec::new(), &[("location", to.as_str())])
         }
         "/hsts" => reply(
             200,
