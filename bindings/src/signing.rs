@@ -486,6 +486,9 @@ pub struct VerifierOptions {
     /// Most nonces remembered.
     #[uniffi(default = 10000)]
     pub replay_cache_capacity: u64,
+    /// Most nonces remembered for one key id (a key that floods evicts only its own).
+    #[uniffi(default = 1000)]
+    pub replay_cache_per_key: u64,
     /// The label of the signature to check; `null`/`nil`: the first that verifies.
     #[uniffi(default = None)]
     pub label: Option<String>,
@@ -515,6 +518,8 @@ impl TryFrom<VerifierOptions> for core::VerifierOptions {
             require_nonce: options.require_nonce,
             require_nonce_for_unsafe_methods: options.require_nonce_for_unsafe_methods,
             replay_cache_capacity: usize::try_from(options.replay_cache_capacity)
+                .unwrap_or(usize::MAX),
+            replay_cache_per_key: usize::try_from(options.replay_cache_per_key)
                 .unwrap_or(usize::MAX),
             label: options.label,
             tag: options.tag,
@@ -621,6 +626,7 @@ mod tests {
             require_nonce: false,
             require_nonce_for_unsafe_methods: true,
             replay_cache_capacity: 10000,
+            replay_cache_per_key: 1000,
             label: None,
             tag: None,
         }

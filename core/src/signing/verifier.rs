@@ -23,9 +23,15 @@
 //!    signature's validity window.
 //!
 //! The replay cache is bounded in time (an entry lives only as long as its signature could pass
-//! step 4) and in memory (a fixed number of entries). When it is full of live entries it drops
-//! the one expiring first and from then on refuses every nonce expiring no later than that one:
-//! under a flood the acceptance window shrinks instead of letting a dropped nonce replay.
+//! step 4) and in memory (a fixed number of entries, and a quota per key id). When a key's quota
+//! or the whole cache is full, it drops the entry expiring first of that key (or of the key
+//! holding the most) and from then on refuses that key's nonces expiring no later than the one
+//! dropped: under a flood the flooding key's acceptance window shrinks instead of letting a
+//! dropped nonce replay, and the other keys are untouched.
+//!
+//! By default a request with a method that is not safe (anything but GET, HEAD, OPTIONS,
+//! TRACE) must carry a nonce: without one a captured payment could be replayed for as long as
+//! its signature is valid. The signer adds a random one unless told not to.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -90,6 +96,9 @@ pub struct VerifierOptions {
     pub require_nonce_for_unsafe_methods: bool,
     /// Most nonces remembered (default 10 000).
     pub replay_cache_capacity: usize,
+    /// Most nonces remembered for one key id (default 1 000; at most the capacity): a key that
+    /// floods the verifier evicts only its own nonces.
+    pub replay_cache_per_key: usize,
     /// The label of the signature to check; `None` (default) checks them in order and accepts
     /// the first that verifies.
     pub label: Option<String>,
@@ -108,6 +117,7 @@ impl Default for VerifierOptions {
             require_nonce: false,
             require_nonce_for_unsafe_methods: true,
             replay_cache_capacity: 10_000,
+            replay_cache_per_key: 1_000,
             label: None,
             tag: None,
         }
@@ -152,11 +162,11 @@ impl fmt::Debug for SignatureVerifier {
 impl SignatureVerifier {
     /// A verifier finding keys with `keys`, deciding with `options`.
     pub fn new(keys: Arc<dyn KeyResolver>, options: VerifierOptions) -> Self {
-        let capacity = options.replay_cache_capacity.max(1);
+        let cache = ReplayCache::new(options.replay_cache_capacity, options.replay_cache_per_key);
         Self {
             keys,
             options,
-            replay: Mutex::new(ReplayCache::new(capacity)),
+            replay: Mutex::new(cache),
         }
     }
 
@@ -404,24 +414,57 @@ impl SignatureVerifier {
 }
 
 /// Nonces seen, per key, each until its signature could no longer pass the time checks.
+///
+/// Bounded twice: at most `per_key` entries for one key id and `capacity` in all. An eviction
+/// never forgets silently: it raises a *floor* below which nonces are refused (their signature
+/// is too close to expiry to be vouched for). Floors are kept per key id, and a full cache
+/// evicts from the key holding the most entries, so one enrolled key flooding the verifier
+/// shrinks only its own window and cannot evict, or lock out, the others.
 struct ReplayCache {
     capacity: usize,
-    /// `(keyid, nonce)` → valid until.
-    seen: HashMap<(String, String), u64>,
-    /// The same entries ordered by expiry, for purging and eviction.
+    per_key: usize,
+    /// Every live entry, ordered by expiry: `(valid until, keyid, nonce)`.
     by_expiry: BTreeSet<(u64, String, String)>,
-    /// Entries valid until this time or earlier may have been evicted: such nonces are refused.
+    /// What each key id has seen.
+    keys: HashMap<String, KeyNonces>,
+    /// The highest floor of key records dropped to bound memory: applies to every key.
     floor: Option<u64>,
 }
 
+/// One key id's nonces and floor.
+#[derive(Default)]
+struct KeyNonces {
+    /// nonce → valid until.
+    seen: HashMap<String, u64>,
+    /// The same, ordered by expiry.
+    by_expiry: BTreeSet<(u64, String)>,
+    /// This key's entries valid until this time or earlier may have been evicted.
+    floor: Option<u64>,
+}
+
+impl KeyNonces {
+    /// Evicts this key's entry expiring first and raises its floor; returns what went.
+    fn evict_first(&mut self) -> Option<(u64, String)> {
+        let (until, nonce) = self.by_expiry.pop_first()?;
+        self.seen.remove(&nonce);
+        self.floor = Some(self.floor.map_or(until, |floor| floor.max(until)));
+        Some((until, nonce))
+    }
+}
+
 impl ReplayCache {
-    fn new(capacity: usize) -> Self {
+    fn new(capacity: usize, per_key: usize) -> Self {
         Self {
-            capacity,
-            seen: HashMap::new(),
+            capacity: capacity.max(1),
+            per_key: per_key.clamp(1, capacity.max(1)),
             by_expiry: BTreeSet::new(),
+            keys: HashMap::new(),
             floor: None,
         }
+    }
+
+    fn len(&self) -> usize {
+        self.by_expiry.len()
     }
 
     fn check_and_insert(
@@ -431,39 +474,90 @@ impl ReplayCache {
         valid_until: u64,
         now: u64,
     ) -> Result<()> {
-        // Drop what can no longer pass the time checks.
+        self.purge(now);
+        let refused =
+            |reason: &'static str| Err(Error::signature(SignatureFailure::Replayed, reason));
+        if let Some(key) = self.keys.get(keyid) {
+            if key.seen.contains_key(nonce) {
+                return refused("the nonce was already used with this key");
+            }
+            if key.floor.is_some_and(|floor| valid_until <= floor) {
+                return refused("the replay cache cannot vouch for a signature this old");
+            }
+        }
+        if self.floor.is_some_and(|floor| valid_until <= floor) {
+            return refused("the replay cache cannot vouch for a signature this old");
+        }
+        // This key's quota first: a flood from one key costs only that key.
+        let key = self.keys.entry(keyid.to_owned()).or_default();
+        if key.seen.len() >= self.per_key
+            && let Some((until, evicted)) = key.evict_first()
+        {
+            self.by_expiry.remove(&(until, keyid.to_owned(), evicted));
+        }
+        // Then the total: evict from whichever key holds the most.
+        while self.len() >= self.capacity {
+            let Some(largest) = self
+                .keys
+                .iter()
+                .max_by_key(|(_, key)| key.seen.len())
+                .map(|(id, _)| id.clone())
+            else {
+                break;
+            };
+            let Some((until, evicted)) =
+                self.keys.get_mut(&largest).and_then(KeyNonces::evict_first)
+            else {
+                break;
+            };
+            self.by_expiry.remove(&(until, largest, evicted));
+        }
+        let key = self.keys.entry(keyid.to_owned()).or_default();
+        key.seen.insert(nonce.to_owned(), valid_until);
+        key.by_expiry.insert((valid_until, nonce.to_owned()));
+        self.by_expiry
+            .insert((valid_until, keyid.to_owned(), nonce.to_owned()));
+        Ok(())
+    }
+
+    /// Drops what can no longer pass the time checks, floors that no longer refuse anything,
+    /// and key records with neither; folds the floors of surplus empty records into the global
+    /// floor so that the number of records stays bounded too.
+    fn purge(&mut self, now: u64) {
         while let Some(first) = self.by_expiry.first() {
             if first.0 >= now {
                 break;
             }
-            if let Some((_, keyid, nonce)) = self.by_expiry.pop_first() {
-                self.seen.remove(&(keyid, nonce));
+            if let Some((until, keyid, nonce)) = self.by_expiry.pop_first()
+                && let Some(key) = self.keys.get_mut(&keyid)
+            {
+                key.seen.remove(&nonce);
+                key.by_expiry.remove(&(until, nonce));
             }
         }
-        let key = (keyid.to_owned(), nonce.to_owned());
-        if self.seen.contains_key(&key) {
-            return Err(Error::signature(
-                SignatureFailure::Replayed,
-                "the nonce was already used with this key",
-            ));
+        let past = |floor: &mut Option<u64>| {
+            if floor.is_some_and(|f| f < now) {
+                *floor = None;
+            }
+        };
+        past(&mut self.floor);
+        for key in self.keys.values_mut() {
+            past(&mut key.floor);
         }
-        if self.floor.is_some_and(|floor| valid_until <= floor) {
-            return Err(Error::signature(
-                SignatureFailure::Replayed,
-                "the replay cache is full and cannot vouch for a signature this old",
-            ));
+        self.keys
+            .retain(|_, key| !key.seen.is_empty() || key.floor.is_some());
+        if self.keys.len() > self.capacity.saturating_mul(2) {
+            let mut folded = self.floor;
+            self.keys.retain(|_, key| {
+                if key.seen.is_empty() {
+                    folded = folded.max(key.floor);
+                    false
+                } else {
+                    true
+                }
+            });
+            self.floor = folded;
         }
-        while self.seen.len() >= self.capacity {
-            let Some((until, keyid, nonce)) = self.by_expiry.pop_first() else {
-                break;
-            };
-            self.seen.remove(&(keyid, nonce));
-            self.floor = Some(self.floor.map_or(until, |floor| floor.max(until)));
-        }
-        self.by_expiry
-            .insert((valid_until, key.0.clone(), key.1.clone()));
-        self.seen.insert(key, valid_until);
-        Ok(())
     }
 }
 
@@ -491,7 +585,7 @@ mod tests {
 
     #[test]
     fn replay_cache_refuses_repeats_per_key() {
-        let mut cache = ReplayCache::new(10);
+        let mut cache = ReplayCache::new(10, 10);
         cache.check_and_insert("k1", "n", 100, 10).unwrap();
         assert_eq!(
             failure(cache.check_and_insert("k1", "n", 100, 20)),
@@ -500,33 +594,79 @@ mod tests {
         cache.check_and_insert("k2", "n", 100, 20).unwrap();
         // Expired entries are purged (their signatures fail the time checks anyway).
         cache.check_and_insert("k1", "n", 200, 101).unwrap();
-        assert_eq!(cache.seen.len(), 1);
-        assert_eq!(cache.by_expiry.len(), 1);
+        assert_eq!(cache.len(), 1);
+        assert_eq!(cache.keys.len(), 1, "k2's empty record went too");
     }
 
     #[test]
     fn a_full_replay_cache_shrinks_the_window_instead_of_forgetting() {
-        let mut cache = ReplayCache::new(2);
+        let mut cache = ReplayCache::new(2, 2);
         cache.check_and_insert("k", "a", 100, 0).unwrap();
         cache.check_and_insert("k", "b", 110, 0).unwrap();
         // Full: "a" (expiring first) is evicted, and nothing expiring by 100 is accepted.
         cache.check_and_insert("k", "c", 120, 0).unwrap();
-        assert_eq!(cache.seen.len(), 2);
-        assert_eq!(cache.floor, Some(100));
-        assert_eq!(
-            failure(cache.check_and_insert("k", "a", 100, 0)),
-            SignatureFailure::Replayed
-        );
-        assert_eq!(
-            failure(cache.check_and_insert("k", "fresh-but-old", 99, 0)),
-            SignatureFailure::Replayed
-        );
-        assert_eq!(
-            failure(cache.check_and_insert("k", "b", 110, 0)),
-            SignatureFailure::Replayed
-        );
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.keys["k"].floor, Some(100));
+        for (nonce, until) in [("a", 100), ("fresh-but-old", 99), ("b", 110)] {
+            assert_eq!(
+                failure(cache.check_and_insert("k", nonce, until, 0)),
+                SignatureFailure::Replayed,
+                "{nonce}"
+            );
+        }
         cache.check_and_insert("k", "d", 130, 0).unwrap();
-        assert_eq!(cache.seen.len(), 2);
-        assert_eq!(cache.by_expiry.len(), 2);
+        assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn one_key_flooding_the_cache_cannot_evict_or_lock_out_another() {
+        // The attack: an attacker with one enrolled device key sends thousands of validly
+        // signed requests with fresh nonces. With one shared cache and one floor, that evicted
+        // the other keys' nonces (so their captured requests replayed) or, with the floor,
+        // refused their fresh requests. Now the flood costs only the flooding key.
+        let mut cache = ReplayCache::new(100, 10);
+        cache.check_and_insert("victim", "paid", 300, 0).unwrap();
+        for i in 0..1000 {
+            cache
+                .check_and_insert("attacker", &format!("n{i}"), 300 + i, 0)
+                .unwrap();
+        }
+        assert_eq!(
+            failure(cache.check_and_insert("victim", "paid", 300, 1)),
+            SignatureFailure::Replayed,
+            "the victim's nonce is still remembered"
+        );
+        cache.check_and_insert("victim", "next", 300, 1).unwrap();
+        assert!(cache.keys["attacker"].seen.len() <= 10);
+        assert!(cache.len() <= 100);
+        // The attacker's own old nonces are refused by its floor, not forgotten.
+        assert_eq!(
+            failure(cache.check_and_insert("attacker", "n0", 300, 1)),
+            SignatureFailure::Replayed
+        );
+    }
+
+    #[test]
+    fn a_full_cache_evicts_from_the_largest_key_and_stays_bounded() {
+        let mut cache = ReplayCache::new(6, 6);
+        for i in 0..4 {
+            cache
+                .check_and_insert("big", &format!("b{i}"), 200 + i, 0)
+                .unwrap();
+        }
+        cache.check_and_insert("small", "s", 100, 0).unwrap();
+        cache.check_and_insert("other", "o", 100, 0).unwrap();
+        cache.check_and_insert("new", "x", 500, 0).unwrap();
+        assert_eq!(cache.len(), 6);
+        assert_eq!(cache.keys["big"].seen.len(), 3, "the largest key paid");
+        assert!(cache.keys["small"].floor.is_none() && cache.keys["other"].floor.is_none());
+        // Many keys with one nonce each: entries and records stay bounded.
+        for i in 0..10_000 {
+            cache
+                .check_and_insert(&format!("k{i}"), "n", 1_000 + i, 0)
+                .unwrap();
+        }
+        assert!(cache.len() <= 6);
+        assert!(cache.keys.len() <= 13, "{} records", cache.keys.len());
     }
 }
