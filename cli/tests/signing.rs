@@ -681,3 +681,28 @@ fn demo_shows_signed_requests_verified_by_the_server() {
     }
     assert!(out.trim_end().ends_with("demo: ok"), "{out}");
 }
+
+#[test]
+fn a_nonce_is_added_by_default_and_verify_refuses_a_post_without_one() {
+    let fixture = Fixture::new();
+    let body = Some(fixture.body.as_path());
+    let with_nonce = fixture.signed_headers(&[]);
+    assert!(
+        with_nonce.iter().any(|line| line.contains(";nonce=\"")),
+        "{with_nonce:?}"
+    );
+    assert_ok(&fixture.verify("POST", URL, &with_nonce, body, &[]));
+
+    // --no-nonce: a captured POST could be replayed, so verify refuses it by default.
+    let without = fixture.signed_headers(&["--no-nonce"]);
+    assert!(
+        !without.iter().any(|line| line.contains("nonce=")),
+        "{without:?}"
+    );
+    assert_error(
+        &fixture.verify("POST", URL, &without, body, &[]),
+        7,
+        "malformed-signature",
+    );
+    assert_ok(&fixture.verify("POST", URL, &without, body, &["--allow-no-nonce"]));
+}

@@ -170,7 +170,15 @@ final class SigningTests: XCTestCase {
         XCTAssertTrue(verified.components.contains("\"@method\""), "\(verified.components)")
         XCTAssertNotNil(verified.created)
         XCTAssertNil(verified.expires)
-        XCTAssertNil(verified.nonce)
+        XCTAssertEqual(verified.nonce?.count, 22, "a random nonce by default")
+
+        // Opting out: the default verifier refuses a POST without a nonce; a lenient one accepts.
+        let bare = try key.signRequest(request: request, options: SignOptions(keyId: publicKey.thumbprint, noNonce: true))
+        XCTAssertFalse(bare.signatureInput.contains("nonce="), bare.signatureInput)
+        assertSignatureError("Malformed", try verifier.verify(request: signed(request, bare)))
+        let lenient = try makeVerifier([publicKey.thumbprint: publicKey.spkiDer],
+                                       VerifierOptions(requireNonceForUnsafeMethods: false, replayCachePerKey: 10))
+        XCTAssertNil(try lenient.verify(request: signed(request, bare)).nonce)
 
         // Every option crosses; the verifier's options too.
         let options = SignOptions(keyId: "device-1", label: "app", components: ["\"@method\"", "\"@path\"", "\"content-digest\""],

@@ -105,6 +105,24 @@ class SigningTest {
     }
 
     @Test
+    fun `a nonce is added by default, noNonce opts out, and the default verifier then refuses a POST`() {
+        DeviceKey.generate().use { key ->
+            val keys = mapOf("device-1" to key.publicKey().spkiDer)
+            val withNonce = key.signRequest(request(), SignOptions(keyId = "device-1"))
+            assertTrue(Regex(";nonce=\"[A-Za-z0-9_-]{22}\"").containsMatchIn(withNonce.signatureInput), withNonce.signatureInput)
+            val without = key.signRequest(request(), SignOptions(keyId = "device-1", noNonce = true))
+            assertFalse("nonce=" in without.signatureInput, without.signatureInput)
+            verifier(keys).use { verifier ->
+                assertEquals(22, verifier.verify(signed(request(), withNonce)).nonce?.length)
+                assertThrows<SignatureException.Malformed> { verifier.verify(signed(request(), without)) }
+            }
+            verifier(keys, VerifierOptions(requireNonceForUnsafeMethods = false, replayCachePerKey = 10uL)).use { lenient ->
+                assertNull(lenient.verify(signed(request(), without)).nonce)
+            }
+        }
+    }
+
+    @Test
     fun `every SignOptions field reaches the signature`() {
         DeviceKey.generate().use { key ->
             val options = SignOptions(
