@@ -724,3 +724,73 @@ fn a_signed_request_is_never_redirected_to_another_origin() {
     assert_eq!(last.target, "/payments");
     assert!(last.headers.iter().any(|(name, _)| name == "signature"));
 }
+
+#[test]
+fn check_chain_normalises_the_host_and_never_lets_a_variant_pass_unpinned() {
+    // The attack: an app's own HTTP stack hands `check_chain` the host as it has it
+    // (`PAY.rukapay.test`, `pay.rukapay.test.`, `pay.rukapay.test:443`, a Unicode name); before,
+    // a variant the policy did not recognise came back Unpinned and a MITM chain was accepted.
+    let world = World::new();
+    let chain = world.server.chain_der();
+    let wrong = PinChecker::new(pinned(HOST, wrong_pin()), vec![], world.bus.clone());
+    for host in [
+        "PAY.RukaPay.test",
+        "pay.rukapay.test.",
+        "pay.rukapay.test:443",
+        " pay.rukapay.test ",
+        "Pay.Rukapay.Test.:8443",
+    ] {
+        assert!(
+            matches!(
+                wrong.check_chain(host, &chain),
+                Err(Error::Tls {
+                    failure: TlsFailure::PinMismatch,
+                    ..
+                })
+            ),
+            "{host:?} must hit the pins"
+        );
+    }
+    // A Unicode name is compared in its punycode form, as the policy stores it.
+    let idn = PinChecker::new(
+        pinned("xn--bcher-kva.example", wrong_pin()),
+        vec![],
+        world.bus.clone(),
+    );
+    for host in [
+        "bücher.example",
+        "BÜCHER.example.",
+        "xn--bcher-kva.example:443",
+    ] {
+        assert!(
+            matches!(idn.check_chain(host, &chain), Err(Error::Tls { .. })),
+            "{host:?} must hit the pins"
+        );
+    }
+    // What is not a host is an error, never Unpinned.
+    for host in [
+        "",
+        ".",
+        "pay.rukapay.test:",
+        "pay.rukapay.test:https",
+        "a b.test",
+        "pay..test",
+        "[::1",
+    ] {
+        assert!(
+            matches!(
+                wrong.check_chain(host, &chain),
+                Err(Error::InvalidInput { .. })
+            ),
+            "{host:?}"
+        );
+    }
+    // IP literals, with or without a port, are never pinned by a name pattern.
+    for host in ["127.0.0.1", "127.0.0.1:443", "::1", "[::1]:443"] {
+        assert_eq!(
+            wrong.check_chain(host, &chain).unwrap(),
+            PinOutcome::Unpinned,
+            "{host:?}"
+        );
+    }
+}

@@ -69,11 +69,18 @@ impl PinChecker {
     /// Applies the policy to a chain another TLS stack has already verified for `host`
     /// (OkHttp's cleaned chain, URLSession's `SecTrust` chain): DER certificates, leaf first.
     ///
+    /// `host` is normalised the way the policy's patterns are (see [`normalise_host`]): case,
+    /// one trailing dot, a Unicode name (to its punycode A-label form) and a `:port` suffix never
+    /// make a pinned host look unpinned; a host that cannot be normalised is an error.
+    ///
     /// # Errors
     /// [`TlsFailure::PinMismatch`] when the host's pins are enforced and none matches;
-    /// [`Error::InvalidInput`] for an empty chain or a leaf that is not a certificate;
-    /// [`Error::CryptoUnavailable`] after a failed self-test.
+    /// [`Error::InvalidInput`] for a host that is not a host name or IP literal, an empty chain
+    /// or a leaf that is not a certificate; [`Error::CryptoUnavailable`] after a failed
+    /// self-test.
     pub fn check_chain(&self, host: &str, chain_der: &[Vec<u8>]) -> Result<PinOutcome> {
+        let host = normalise_host(host)?;
+        let host = host.as_str();
         let crypto = Crypto::get()?;
         let (leaf, rest) = chain_der
             .split_first()
@@ -173,5 +180,46 @@ impl PinChecker {
         } else {
             Ok(PinOutcome::ReportOnlyMismatch)
         }
+    }
+}
+
+/// The host as the pin policy compares it: an ASCII lowercase name without a trailing dot (a
+/// Unicode name converted to punycode by IDNA, UTS #46, as browsers and URL parsers do), or an
+/// IP literal. A `:port` suffix (`host:443`, `[::1]:443`) is dropped: pins belong to a name, not
+/// to a port. Apps pass what their HTTP stack calls the host, and stacks differ in exactly
+/// these ways; a host the policy would otherwise not recognise must not pass as unpinned.
+///
+/// # Errors
+/// [`Error::InvalidInput`] when it is empty, has a port that is not a number, or is not a valid
+/// host name or IP literal.
+pub fn normalise_host(host: &str) -> Result<String> {
+    let invalid = || Error::invalid_input("the host is not a host name or IP literal");
+    let host = host.trim();
+    // A port: after the last ':' of a name or IPv4 address, or after "]" of an IPv6 literal.
+    let without_port = match host.rsplit_once(':') {
+        Some((name, port)) if !name.contains(':') || name.ends_with(']') => {
+            if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid());
+            }
+            name
+        }
+        _ => host,
+    };
+    let name = without_port.strip_suffix('.').unwrap_or(without_port);
+    if name.is_empty() || name.ends_with('.') {
+        return Err(invalid());
+    }
+    // A bare IPv6 literal (no brackets) is kept as it is: it never matches a pattern.
+    if name.contains(':') && !name.starts_with('[') {
+        return match name.parse::<std::net::Ipv6Addr>() {
+            Ok(address) => Ok(address.to_string()),
+            Err(_) => Err(invalid()),
+        };
+    }
+    match url::Host::parse(name).map_err(|_| invalid())? {
+        url::Host::Domain(domain) if domain.split('.').any(str::is_empty) => Err(invalid()),
+        url::Host::Domain(domain) => Ok(domain),
+        url::Host::Ipv4(address) => Ok(address.to_string()),
+        url::Host::Ipv6(address) => Ok(address.to_string()),
     }
 }

@@ -22,7 +22,7 @@ pub mod test_server;
 mod verifier;
 
 pub use certificate::{CertificateSummary, parse_certificates};
-pub use checker::{PinChecker, PinOutcome};
+pub use checker::{PinChecker, PinOutcome, normalise_host};
 pub use client::{ClientOptions, HttpRequest, HttpResponse, HttpsClient};
 pub use config::TlsOptions;
 pub use pattern::HostPattern;
