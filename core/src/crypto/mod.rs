@@ -41,3 +41,23 @@ impl Crypto {
         Self { _gate_passed: () }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Compiles only when `T` wipes its secret state on drop.
+    fn assert_zeroize_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+
+    #[test]
+    fn key_schedules_and_mac_states_are_wiped_on_drop() {
+        // A compile-time proof: without the crates' `zeroize` features (core/Cargo.toml) these
+        // types do not implement `ZeroizeOnDrop` and this test does not build.
+        assert_zeroize_on_drop::<aes_gcm::Aes256Gcm>();
+        assert_zeroize_on_drop::<aes_gcm::aes::Aes256>();
+        // hmac 0.13 declares no marker, but its whole keyed state is two hash cores (the inner
+        // and outer pads absorbed), wiped by their own drop with sha2's `zeroize`.
+        assert_zeroize_on_drop::<<sha2::Sha256 as hmac::digest::block_api::CoreProxy>::Core>();
+        assert_zeroize_on_drop::<<sha2::Sha512 as hmac::digest::block_api::CoreProxy>::Core>();
+        assert_zeroize_on_drop::<sha2::Sha256>();
+        assert_zeroize_on_drop::<p256::ecdsa::SigningKey>();
+    }
+}
