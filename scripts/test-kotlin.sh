@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The Kotlin binding tests on the host JVM (tests/kotlin, Maven + JUnit 5).
 #
-#   scripts/test-kotlin.sh          RUKASEC_SKIP_BINDGEN=1 to reuse target/bindings as it is
+#   scripts/test-kotlin.sh          RUKASEC_SKIP_BINDGEN=1 to reuse the bindings as they are
 #
-# Generates the bindings (scripts/bindgen.sh), tests them against target/bindings, then prints
+# Generates the bindings (scripts/bindgen.sh), tests them against <target dir>/bindings (cargo's
+# target directory: CARGO_TARGET_DIR is honoured), then prints
 # one line: `kotlin: N passed, N failed[, N skipped]`.
 # Exits non-zero when Maven fails, a test fails, or no test passed.
 set -euo pipefail
@@ -29,8 +30,9 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   exit 1
 fi
 
-generated=target/bindings/kotlin/com/rukapay/rukasec/rukasec.kt
-library=target/bindings/lib/librukasec_ffi.so
+bindings="$(bash scripts/target-dir.sh)/bindings"
+generated="$bindings/kotlin/com/rukapay/rukasec/rukasec.kt"
+library="$bindings/lib/librukasec_ffi.so"
 for f in "$generated" "$library"; do
   [[ -f "$f" ]] || { echo "error: test-kotlin: $f is missing; run scripts/bindgen.sh" >&2; exit 1; }
 done
@@ -40,8 +42,8 @@ rm -rf "$reports"
 export MAVEN_OPTS="${MAVEN_OPTS:--XX:TieredStopAtLevel=1}"
 set +e
 mvn -B -q -Dstyle.color=never -f "$project/pom.xml" clean \
-  -Drukasec.bindings.kotlin="$PWD/target/bindings/kotlin" \
-  -Drukasec.bindings.lib="$PWD/target/bindings/lib" \
+  -Drukasec.bindings.kotlin="$bindings/kotlin" \
+  -Drukasec.bindings.lib="$bindings/lib" \
   test
 mvn_status=$?
 set -e

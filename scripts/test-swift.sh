@@ -2,7 +2,7 @@
 # Run the Swift binding tests (tests/swift) against the host-built library, inside the cached
 # Debian trixie chroot that has the Swift toolchain (scripts/swift-chroot.sh).
 #
-#   scripts/test-swift.sh          RUKASEC_SKIP_BINDGEN=1 reuses target/bindings as it is
+#   scripts/test-swift.sh          RUKASEC_SKIP_BINDGEN=1 reuses <target dir>/bindings as they are
 #
 # Generates the bindings (scripts/bindgen.sh), copies the generated RukaSec.swift into
 # tests/swift/Sources/RukaSec/ (git-ignored), bind-mounts the repo read-only at /rukasec in the
@@ -21,7 +21,7 @@ repo="$PWD"
 if [[ "${RUKASEC_SKIP_BINDGEN:-0}" != 1 ]]; then
   scripts/bindgen.sh
 fi
-bindings=target/bindings
+bindings="$(bash scripts/target-dir.sh)/bindings"   # cargo's target directory: CARGO_TARGET_DIR too
 for f in "$bindings/swift/RukaSec.swift" "$bindings/swift/RukaSecFFI.h" \
          "$bindings/swift/RukaSecFFI.modulemap" "$bindings/lib/librukasec_ffi.so"; do
   [[ -f "$f" ]] || { echo "error: test-swift: $f is missing (run scripts/bindgen.sh)" >&2; exit 1; }
@@ -83,9 +83,14 @@ mkdir -p "$chroot_dir$tmp"
 mount_in "$chroot_dir/proc" -t proc proc
 mount_in "$chroot_dir$in_chroot" --bind "$repo"
 mount -o remount,bind,ro "$chroot_dir$in_chroot"
+# The bindings may live outside the repo (CARGO_TARGET_DIR): mounted on their own, read-only.
+in_chroot_bindings=/rukasec-bindings
+mkdir -p "$chroot_dir$in_chroot_bindings"
+mount_in "$chroot_dir$in_chroot_bindings" --bind "$bindings"
+mount -o remount,bind,ro "$chroot_dir$in_chroot_bindings"
 
-lib_dir="$in_chroot/$bindings/lib"
-modulemap="$in_chroot/$bindings/swift/RukaSecFFI.modulemap"
+lib_dir="$in_chroot_bindings/lib"
+modulemap="$in_chroot_bindings/swift/RukaSecFFI.modulemap"
 
 echo "test-swift: swift test in $chroot_dir" >&2
 set +e

@@ -20,7 +20,7 @@ done
 
 bash scripts/install-deps.sh
 
-logs="target/test-logs"
+logs="$(bash scripts/target-dir.sh)/test-logs"   # cargo's target directory: CARGO_TARGET_DIR too
 mkdir -p "$logs"
 summary=()
 status=0
