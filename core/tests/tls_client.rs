@@ -313,9 +313,12 @@ fn a_tls12_only_server_is_refused_unless_tls12_is_allowed() {
     assert_eq!(get(&client, &world.url("/")).unwrap().status, 200);
 }
 
-#[test]
-fn each_redirect_hop_is_pinned() {
-    let world = World::new();
+/// A second server, for `OTHER`, and a client that resolves both and pins `HOST` to its leaf
+/// and `OTHER` to what `other_pin` picks from the other server's chain.
+fn with_other_origin(
+    world: &World,
+    other_pin: impl FnOnce(&TestServer) -> SpkiPin,
+) -> (TestServer, HttpsClient) {
     let other = TestServer::start(
         &world.pki,
         TestServerOptions {
@@ -326,12 +329,19 @@ fn each_redirect_hop_is_pinned() {
     .unwrap();
     let policy = PinPolicy::new(vec![
         DomainPolicy::new(HOST, false, [world.leaf_pin(), backup_pin()]).unwrap(),
-        DomainPolicy::new(OTHER, false, [wrong_pin(), backup_pin()]).unwrap(),
+        DomainPolicy::new(OTHER, false, [other_pin(&other), backup_pin()]).unwrap(),
     ])
     .unwrap();
     let mut options = world.options();
     options.resolve.push((OTHER.to_owned(), other.addr()));
     let client = HttpsClient::new(options, policy, world.bus.clone()).unwrap();
+    (other, client)
+}
+
+#[test]
+fn each_redirect_hop_is_pinned() {
+    let world = World::new();
+    let (other, client) = with_other_origin(&world, |_| wrong_pin());
     let target = format!("https://{OTHER}:{}/", other.addr().port());
     let (cause, reason) = failure(get(&client, &world.url(&format!("/redirect?to={target}"))));
     assert_eq!(cause, TlsFailure::PinMismatch);
@@ -660,24 +670,7 @@ fn a_signed_request_is_never_redirected_to_another_origin() {
     // with a 307 to another host, which would receive the signature, the digest and the body
     // and could replay them to the API before the nonce is used.
     let world = World::new();
-    let other = TestServer::start(
-        &world.pki,
-        TestServerOptions {
-            hosts: vec![OTHER.to_owned()],
-            ..TestServerOptions::default()
-        },
-    )
-    .unwrap();
-    let pins = [world.leaf_pin(), backup_pin()];
-    let other_pins = [pin_of(&other.chain_der()[0]).unwrap(), backup_pin()];
-    let policy = PinPolicy::new(vec![
-        DomainPolicy::new(HOST, false, pins).unwrap(),
-        DomainPolicy::new(OTHER, false, other_pins).unwrap(),
-    ])
-    .unwrap();
-    let mut options = world.options();
-    options.resolve.push((OTHER.to_owned(), other.addr()));
-    let client = HttpsClient::new(options, policy, world.bus.clone()).unwrap();
+    let (other, client) = with_other_origin(&world, |other| pin_of(&other.chain_der()[0]).unwrap());
     let key = SoftwareKey::generate().unwrap();
     let payment = |url: String| HttpRequest {
         method: "POST".to_owned(),
