@@ -1,12 +1,14 @@
 //! The pinned HTTPS-only client for the app: records mirrored with `From`, the client a newtype
 //! forwarding to the core's.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rukasec_core::Error;
 use rukasec_core::tls as core;
+use rukasec_core::tls::redact::{RedactedBody, RedactedHeader, RedactedUrl};
 
 use crate::guard::{guard_future, guard_with};
 use crate::{DeviceKey, PinOutcome, PinPolicy, SignOptions, TlsError};
@@ -91,13 +93,19 @@ impl TryFrom<HttpsClientOptions> for core::ClientOptions {
     }
 }
 
-/// One header field.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+/// One header field. Rust `Debug` redacts the value of credential headers.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
 pub struct HttpHeader {
     /// The name.
     pub name: String,
     /// The value.
     pub value: String,
+}
+
+impl fmt::Debug for HttpHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&RedactedHeader(&self.name, &self.value), f)
+    }
 }
 
 fn headers_from(headers: Vec<(String, String)>) -> Vec<HttpHeader> {
@@ -107,8 +115,8 @@ fn headers_from(headers: Vec<(String, String)>) -> Vec<HttpHeader> {
         .collect()
 }
 
-/// A request to send.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+/// A request to send. Rust `Debug` is redacted (credential headers, query, body).
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
 pub struct HttpRequest {
     /// `GET`, `POST`, ...
     pub method: String,
@@ -120,6 +128,29 @@ pub struct HttpRequest {
     /// The body (empty for none).
     #[uniffi(default)]
     pub body: Vec<u8>,
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &RedactedUrl(&self.url))
+            .field("headers", &self.headers)
+            .field("body", &RedactedBody(self.body.len()))
+            .finish()
+    }
+}
+
+impl fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("url", &RedactedUrl(&self.url))
+            .field("version", &self.version)
+            .field("headers", &self.headers)
+            .field("body", &RedactedBody(self.body.len()))
+            .finish()
+    }
 }
 
 impl From<HttpRequest> for core::HttpRequest {
@@ -137,8 +168,8 @@ impl From<HttpRequest> for core::HttpRequest {
     }
 }
 
-/// A response received.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+/// A response received. Rust `Debug` is redacted (credential headers, body).
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
 pub struct HttpResponse {
     /// The status code.
     pub status: u16,
@@ -357,5 +388,46 @@ mod tests {
         });
         assert_eq!(response.headers[1].value, "2");
         assert_eq!(response.status, 201);
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn records_print_no_credentials_or_bodies_in_rust() {
+        let canary = "canary-b41d";
+        let header = |name: &str| HttpHeader {
+            name: name.to_owned(),
+            value: format!("Bearer {canary}"),
+        };
+        let request = HttpRequest {
+            method: "POST".to_owned(),
+            url: format!("https://api.rukapay.test/x?k={canary}"),
+            headers: vec![header("Authorization"), header("Cookie")],
+            body: canary.as_bytes().to_vec(),
+        };
+        let response = HttpResponse {
+            status: 401,
+            url: "https://api.rukapay.test/x".to_owned(),
+            version: "HTTP/1.1".to_owned(),
+            headers: vec![header("Set-Cookie")],
+            body: canary.as_bytes().to_vec(),
+        };
+        let item = crate::VaultItem {
+            namespace: "tokens".to_owned(),
+            name: "refresh".to_owned(),
+            value: canary.as_bytes().to_vec(),
+            class: crate::DataClass::Restricted,
+            ttl_seconds: None,
+        };
+        for printed in [
+            format!("{request:?}"),
+            format!("{response:?}"),
+            format!("{item:?}"),
+        ] {
+            assert!(!printed.contains(canary), "{printed}");
+        }
     }
 }

@@ -252,8 +252,8 @@ impl From<KeyWrapperError> for core::WrapperError {
     }
 }
 
-/// One item of [`Vault::put_batch`].
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+/// One item of [`Vault::put_batch`]. Rust `Debug` prints the value's length only.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
 pub struct VaultItem {
     /// The item's namespace.
     pub namespace: String,
@@ -265,6 +265,18 @@ pub struct VaultItem {
     pub class: DataClass,
     /// Time to live in seconds; `null`/`nil` keeps it until deleted.
     pub ttl_seconds: Option<u64>,
+}
+
+impl std::fmt::Debug for VaultItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VaultItem")
+            .field("namespace", &self.namespace)
+            .field("name", &self.name)
+            .field("value", &format_args!("<{} bytes>", self.value.len()))
+            .field("class", &self.class)
+            .field("ttl_seconds", &self.ttl_seconds)
+            .finish()
+    }
 }
 
 /// Progress of a data-key rotation.

@@ -13,6 +13,7 @@
 //! request or response content.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
@@ -21,6 +22,7 @@ use super::PinPolicy;
 use super::checker::{PinChecker, PinOutcome};
 use super::config::{TlsOptions, client_config};
 use super::hsts::HstsStore;
+use super::redact::{RedactedBody, RedactedHeaders, RedactedUrl};
 use super::report::{ReportContext, ReportSink};
 use super::verifier::{CryptoRefusedError, PinMismatchError, classify};
 use crate::crypto::Crypto;
@@ -65,8 +67,8 @@ impl Default for ClientOptions {
     }
 }
 
-/// A request to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A request to send. `Debug` is redacted (see [`super::redact`]).
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpRequest {
     /// `GET`, `POST`, ...
     pub method: String,
@@ -90,8 +92,8 @@ impl HttpRequest {
     }
 }
 
-/// A response received.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A response received. `Debug` is redacted (see [`super::redact`]).
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpResponse {
     /// The status code.
     pub status: u16,
@@ -103,6 +105,29 @@ pub struct HttpResponse {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &RedactedUrl(&self.url))
+            .field("headers", &RedactedHeaders(&self.headers))
+            .field("body", &RedactedBody(self.body.len()))
+            .finish()
+    }
+}
+
+impl fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("url", &RedactedUrl(&self.url))
+            .field("version", &self.version)
+            .field("headers", &RedactedHeaders(&self.headers))
+            .field("body", &RedactedBody(self.body.len()))
+            .finish()
+    }
 }
 
 /// An HTTPS client that verifies every connection with the platform and then the pin policy.

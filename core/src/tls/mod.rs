@@ -15,6 +15,7 @@ mod pattern;
 mod pin;
 mod policy;
 mod probe;
+pub mod redact;
 mod report;
 mod signed_policy;
 #[cfg(feature = "test-server")]

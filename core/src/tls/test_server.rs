@@ -45,8 +45,8 @@ pub struct TestLeaf {
     pub key_pkcs8: Vec<u8>,
 }
 
-/// A request the server received.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A request the server received. `Debug` is redacted like [`super::HttpRequest`]'s.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SeenRequest {
     /// The method.
     pub method: String,
@@ -56,6 +56,18 @@ pub struct SeenRequest {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for SeenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use super::redact::{RedactedBody, RedactedHeaders, RedactedUrl};
+        f.debug_struct("SeenRequest")
+            .field("method", &self.method)
+            .field("target", &RedactedUrl(&self.target))
+            .field("headers", &RedactedHeaders(&self.headers))
+            .field("body", &RedactedBody(self.body.len()))
+            .finish()
+    }
 }
 
 /// Answers a request instead of the built-in routes: `Some((status, body))`, or `None` to
