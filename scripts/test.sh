@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test RukaSec has: Rust (fmt, clippy, cargo test, the keyring wrapper against a headless
-# Secret Service, cargo check for the mobile targets), Kotlin bindings on the host JVM, Swift
+# Secret Service, the Redis replay store against a loopback redis-server, cargo check for the
+# mobile targets), Kotlin bindings on the host JVM, Swift
 # bindings in a Debian 13 chroot. Installs what a fresh machine lacks.
 #
 #   scripts/test.sh [--skip-vectors]
@@ -40,6 +41,7 @@ step fmt cargo fmt --all -- --check
 step clippy cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
 step rust cargo test --workspace --all-features
 step keyring bash scripts/test-keyring.sh
+step redis bash scripts/test-redis.sh
 step mobile bash scripts/check-mobile.sh
 step bindgen bash scripts/bindgen.sh
 RUKASEC_SKIP_BINDGEN=1 step kotlin bash scripts/test-kotlin.sh
@@ -49,6 +51,7 @@ RUKASEC_SKIP_BINDGEN=1 step swift bash scripts/test-swift.sh
 cargo_counts() { awk '/^test result: /{for(i=1;i<=NF;i++){if($(i+1)~/^passed/)p+=$i; if($(i+1)~/^failed/)f+=$i}} END{print p+0, f+0}' "$logs/$1.log" 2>/dev/null || echo 0 0; }
 read -r rust_passed rust_failed <<<"$(cargo_counts rust)"
 read -r keyring_passed keyring_failed <<<"$(cargo_counts keyring)"
+read -r redis_passed redis_failed <<<"$(cargo_counts redis)"
 count_line() { sed 's/\x1b\[[0-9;]*m//g' "$logs/$1.log" 2>/dev/null | grep -E "^$1: [0-9]+ passed, [0-9]+ failed" | tail -n 1 || true; }
 kotlin_line=$(count_line kotlin); swift_line=$(count_line swift)
 counts() { sed -E 's/^[a-z]+: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' <<<"$1"; }
@@ -60,10 +63,11 @@ echo "==> summary"
 printf '  %s\n' "${summary[@]}"
 echo "  rust: ${rust_passed:-0} passed, ${rust_failed:-0} failed"
 echo "  keyring: ${keyring_passed} passed, ${keyring_failed} failed"
+echo "  redis: ${redis_passed} passed, ${redis_failed} failed"
 echo "  kotlin: ${kotlin_passed} passed, ${kotlin_failed} failed"
 echo "  swift: ${swift_passed} passed, ${swift_failed} failed"
-total_passed=$(( ${rust_passed:-0} + keyring_passed + kotlin_passed + swift_passed ))
-total_failed=$(( ${rust_failed:-0} + keyring_failed + kotlin_failed + swift_failed ))
+total_passed=$(( ${rust_passed:-0} + keyring_passed + redis_passed + kotlin_passed + swift_passed ))
+total_failed=$(( ${rust_failed:-0} + keyring_failed + redis_failed + kotlin_failed + swift_failed ))
 if [[ $status -ne 0 && $total_failed -eq 0 ]]; then total_failed=1; fi  # a step failed outside a test
 echo "total: ${total_passed} passed, ${total_failed} failed"
 exit $status

@@ -75,6 +75,12 @@ pub enum SignatureError {
         /// A fixed explanation.
         reason: String,
     },
+    /// The verifier's replay store could not answer: the request is refused (fail closed).
+    #[error("replay-store-unavailable: {reason}")]
+    ReplayStoreUnavailable {
+        /// A fixed explanation.
+        reason: String,
+    },
     /// The `Content-Digest` does not match the body, or none has a supported algorithm.
     #[error("digest-mismatch: {reason}")]
     DigestMismatch {
@@ -129,6 +135,9 @@ impl From<Error> for SignatureError {
                 SignatureFailure::Expired => Self::Expired { reason },
                 SignatureFailure::NotYetValid => Self::NotYetValid { reason },
                 SignatureFailure::Replayed => Self::Replayed { reason },
+                SignatureFailure::ReplayStoreUnavailable => {
+                    Self::ReplayStoreUnavailable { reason }
+                }
                 SignatureFailure::DigestMismatch => Self::DigestMismatch { reason },
                 SignatureFailure::SignerFailed => Self::SignerFailed { reason },
                 // A cause this version of the bindings does not know: the core's text names it.

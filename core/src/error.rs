@@ -206,6 +206,9 @@ pub enum SignatureFailure {
     NotYetValid,
     /// The `nonce` was seen before within its window.
     Replayed,
+    /// The verifier's replay store could not answer (a shared store unreachable): the request
+    /// is refused, since a nonce that was not recorded could be replayed.
+    ReplayStoreUnavailable,
     /// The `Content-Digest` does not match the body, or none with a supported algorithm.
     DigestMismatch,
     /// The signing key (software or platform) failed to sign.
@@ -225,6 +228,7 @@ impl SignatureFailure {
             Self::Expired => "signature-expired",
             Self::NotYetValid => "signature-not-yet-valid",
             Self::Replayed => "replayed-nonce",
+            Self::ReplayStoreUnavailable => "replay-store-unavailable",
             Self::DigestMismatch => "digest-mismatch",
             Self::SignerFailed => "signer-failed",
         }

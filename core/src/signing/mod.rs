@@ -16,6 +16,9 @@ mod platform;
 mod components;
 mod content_digest;
 mod http_sig;
+mod replay;
+#[cfg(feature = "redis")]
+mod replay_redis;
 mod verifier;
 
 // -- re-exports: keys, signers, JWK, DPoP --
@@ -31,6 +34,9 @@ pub use http_sig::{
     SignatureBase, SignatureParams, SignedRequestHeaders, parse_signatures, random_nonce,
     sign_request, signature_base,
 };
+pub use replay::{MemoryReplayStore, NonceVerdict, ReplayStore, ReplayStoreUnavailable};
+#[cfg(feature = "redis")]
+pub use replay_redis::RedisReplayStore;
 pub use verifier::{
     KeyResolver, MAX_NONCE_LEN, SignatureVerifier, VerifiedSignature, VerifierOptions,
 };

@@ -33,9 +33,9 @@
 //! TRACE) must carry a nonce: without one a captured payment could be replayed for as long as
 //! its signature is valid. The signer adds a random one unless told not to.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::components::{Component, SignableMessage};
@@ -43,6 +43,7 @@ use super::content_digest::verify_content_digest;
 use super::http_sig::{
     HTTP_SIGNATURE_ALGORITHM, ParsedSignature, describe_label, parse_signatures,
 };
+use super::replay::{MemoryReplayStore, NonceVerdict, ReplayStore};
 use crate::crypto::Crypto;
 use crate::error::{Error, Result, SignatureFailure};
 use crate::tls::HttpRequest;
@@ -148,7 +149,7 @@ pub struct VerifiedSignature {
 pub struct SignatureVerifier {
     keys: Arc<dyn KeyResolver>,
     options: VerifierOptions,
-    replay: Mutex<ReplayCache>,
+    replay: Arc<dyn ReplayStore>,
 }
 
 impl fmt::Debug for SignatureVerifier {
@@ -160,13 +161,26 @@ impl fmt::Debug for SignatureVerifier {
 }
 
 impl SignatureVerifier {
-    /// A verifier finding keys with `keys`, deciding with `options`.
+    /// A verifier finding keys with `keys`, deciding with `options`, remembering nonces in
+    /// memory ([`MemoryReplayStore`] sized by `replay_cache_capacity` and
+    /// `replay_cache_per_key`).
     pub fn new(keys: Arc<dyn KeyResolver>, options: VerifierOptions) -> Self {
-        let cache = ReplayCache::new(options.replay_cache_capacity, options.replay_cache_per_key);
+        let store =
+            MemoryReplayStore::new(options.replay_cache_capacity, options.replay_cache_per_key);
+        Self::with_replay_store(keys, options, Arc::new(store))
+    }
+
+    /// A verifier remembering nonces in `replay` (shared by a fleet: for example
+    /// `RedisReplayStore`, feature `redis`). The options' cache sizes do not apply.
+    pub fn with_replay_store(
+        keys: Arc<dyn KeyResolver>,
+        options: VerifierOptions,
+        replay: Arc<dyn ReplayStore>,
+    ) -> Self {
         Self {
             keys,
             options,
-            replay: Mutex::new(cache),
+            replay,
         }
     }
 
@@ -240,10 +254,7 @@ impl SignatureVerifier {
             match self.check(crypto, message, body, signature, now) {
                 Ok((verified, valid_until)) => {
                     if let Some(nonce) = &verified.nonce {
-                        self.replay
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .check_and_insert(&verified.keyid, nonce, valid_until, now)?;
+                        self.remember(&verified.keyid, nonce, valid_until, now)?;
                     }
                     return Ok(verified);
                 }
@@ -255,6 +266,30 @@ impl SignatureVerifier {
         Err(first_error.unwrap_or_else(|| {
             Error::signature(SignatureFailure::MissingComponent, "no signature to check")
         }))
+    }
+
+    /// Step 8: the nonce is recorded, or the request refused.
+    fn remember(&self, keyid: &str, nonce: &str, valid_until: u64, now: u64) -> Result<()> {
+        let verdict = self
+            .replay
+            .check_and_remember(keyid, nonce, valid_until, now)
+            .map_err(|unavailable| {
+                Error::signature(
+                    SignatureFailure::ReplayStoreUnavailable,
+                    format!("the replay store did not answer: {}", unavailable.reason()),
+                )
+            })?;
+        match verdict {
+            NonceVerdict::Fresh => Ok(()),
+            NonceVerdict::Seen => Err(Error::signature(
+                SignatureFailure::Replayed,
+                "the nonce was already used with this key",
+            )),
+            NonceVerdict::TooOld => Err(Error::signature(
+                SignatureFailure::Replayed,
+                "the replay store cannot vouch for a signature this old",
+            )),
+        }
     }
 
     /// Steps 2 to 7 for one signature: the verified signature and until when (UNIX seconds)
@@ -413,154 +448,6 @@ impl SignatureVerifier {
     }
 }
 
-/// Nonces seen, per key, each until its signature could no longer pass the time checks.
-///
-/// Bounded twice: at most `per_key` entries for one key id and `capacity` in all. An eviction
-/// never forgets silently: it raises a *floor* below which nonces are refused (their signature
-/// is too close to expiry to be vouched for). Floors are kept per key id, and a full cache
-/// evicts from the key holding the most entries, so one enrolled key flooding the verifier
-/// shrinks only its own window and cannot evict, or lock out, the others.
-struct ReplayCache {
-    capacity: usize,
-    per_key: usize,
-    /// Every live entry, ordered by expiry: `(valid until, keyid, nonce)`.
-    by_expiry: BTreeSet<(u64, String, String)>,
-    /// What each key id has seen.
-    keys: HashMap<String, KeyNonces>,
-    /// The highest floor of key records dropped to bound memory: applies to every key.
-    floor: Option<u64>,
-}
-
-/// One key id's nonces and floor.
-#[derive(Default)]
-struct KeyNonces {
-    /// nonce → valid until.
-    seen: HashMap<String, u64>,
-    /// The same, ordered by expiry.
-    by_expiry: BTreeSet<(u64, String)>,
-    /// This key's entries valid until this time or earlier may have been evicted.
-    floor: Option<u64>,
-}
-
-impl KeyNonces {
-    /// Evicts this key's entry expiring first and raises its floor; returns what went.
-    fn evict_first(&mut self) -> Option<(u64, String)> {
-        let (until, nonce) = self.by_expiry.pop_first()?;
-        self.seen.remove(&nonce);
-        self.floor = Some(self.floor.map_or(until, |floor| floor.max(until)));
-        Some((until, nonce))
-    }
-}
-
-impl ReplayCache {
-    fn new(capacity: usize, per_key: usize) -> Self {
-        Self {
-            capacity: capacity.max(1),
-            per_key: per_key.clamp(1, capacity.max(1)),
-            by_expiry: BTreeSet::new(),
-            keys: HashMap::new(),
-            floor: None,
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.by_expiry.len()
-    }
-
-    fn check_and_insert(
-        &mut self,
-        keyid: &str,
-        nonce: &str,
-        valid_until: u64,
-        now: u64,
-    ) -> Result<()> {
-        self.purge(now);
-        let refused =
-            |reason: &'static str| Err(Error::signature(SignatureFailure::Replayed, reason));
-        if let Some(key) = self.keys.get(keyid) {
-            if key.seen.contains_key(nonce) {
-                return refused("the nonce was already used with this key");
-            }
-            if key.floor.is_some_and(|floor| valid_until <= floor) {
-                return refused("the replay cache cannot vouch for a signature this old");
-            }
-        }
-        if self.floor.is_some_and(|floor| valid_until <= floor) {
-            return refused("the replay cache cannot vouch for a signature this old");
-        }
-        // This key's quota first: a flood from one key costs only that key.
-        let key = self.keys.entry(keyid.to_owned()).or_default();
-        if key.seen.len() >= self.per_key
-            && let Some((until, evicted)) = key.evict_first()
-        {
-            self.by_expiry.remove(&(until, keyid.to_owned(), evicted));
-        }
-        // Then the total: evict from whichever key holds the most.
-        while self.len() >= self.capacity {
-            let Some(largest) = self
-                .keys
-                .iter()
-                .max_by_key(|(_, key)| key.seen.len())
-                .map(|(id, _)| id.clone())
-            else {
-                break;
-            };
-            let Some((until, evicted)) =
-                self.keys.get_mut(&largest).and_then(KeyNonces::evict_first)
-            else {
-                break;
-            };
-            self.by_expiry.remove(&(until, largest, evicted));
-        }
-        let key = self.keys.entry(keyid.to_owned()).or_default();
-        key.seen.insert(nonce.to_owned(), valid_until);
-        key.by_expiry.insert((valid_until, nonce.to_owned()));
-        self.by_expiry
-            .insert((valid_until, keyid.to_owned(), nonce.to_owned()));
-        Ok(())
-    }
-
-    /// Drops what can no longer pass the time checks, floors that no longer refuse anything,
-    /// and key records with neither; folds the floors of surplus empty records into the global
-    /// floor so that the number of records stays bounded too.
-    fn purge(&mut self, now: u64) {
-        while let Some(first) = self.by_expiry.first() {
-            if first.0 >= now {
-                break;
-            }
-            if let Some((until, keyid, nonce)) = self.by_expiry.pop_first()
-                && let Some(key) = self.keys.get_mut(&keyid)
-            {
-                key.seen.remove(&nonce);
-                key.by_expiry.remove(&(until, nonce));
-            }
-        }
-        let past = |floor: &mut Option<u64>| {
-            if floor.is_some_and(|f| f < now) {
-                *floor = None;
-            }
-        };
-        past(&mut self.floor);
-        for key in self.keys.values_mut() {
-            past(&mut key.floor);
-        }
-        self.keys
-            .retain(|_, key| !key.seen.is_empty() || key.floor.is_some());
-        if self.keys.len() > self.capacity.saturating_mul(2) {
-            let mut folded = self.floor;
-            self.keys.retain(|_, key| {
-                if key.seen.is_empty() {
-                    folded = folded.max(key.floor);
-                    false
-                } else {
-                    true
-                }
-            });
-            self.floor = folded;
-        }
-    }
-}
-
 fn malformed(reason: impl Into<String>) -> Error {
     Error::signature(SignatureFailure::Malformed, reason)
 }
@@ -568,105 +455,4 @@ fn malformed(reason: impl Into<String>) -> Error {
 /// Whether `method` is safe (RFC 9110 §9.2.1): replaying it changes nothing on the server.
 fn is_safe_method(method: &str) -> bool {
     matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE")
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
-
-    use super::*;
-
-    fn failure(result: Result<()>) -> SignatureFailure {
-        match result {
-            Err(Error::Signature { failure, .. }) => failure,
-            other => panic!("expected a signature error, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn replay_cache_refuses_repeats_per_key() {
-        let mut cache = ReplayCache::new(10, 10);
-        cache.check_and_insert("k1", "n", 100, 10).unwrap();
-        assert_eq!(
-            failure(cache.check_and_insert("k1", "n", 100, 20)),
-            SignatureFailure::Replayed
-        );
-        cache.check_and_insert("k2", "n", 100, 20).unwrap();
-        // Expired entries are purged (their signatures fail the time checks anyway).
-        cache.check_and_insert("k1", "n", 200, 101).unwrap();
-        assert_eq!(cache.len(), 1);
-        assert_eq!(cache.keys.len(), 1, "k2's empty record went too");
-    }
-
-    #[test]
-    fn a_full_replay_cache_shrinks_the_window_instead_of_forgetting() {
-        let mut cache = ReplayCache::new(2, 2);
-        cache.check_and_insert("k", "a", 100, 0).unwrap();
-        cache.check_and_insert("k", "b", 110, 0).unwrap();
-        // Full: "a" (expiring first) is evicted, and nothing expiring by 100 is accepted.
-        cache.check_and_insert("k", "c", 120, 0).unwrap();
-        assert_eq!(cache.len(), 2);
-        assert_eq!(cache.keys["k"].floor, Some(100));
-        for (nonce, until) in [("a", 100), ("fresh-but-old", 99), ("b", 110)] {
-            assert_eq!(
-                failure(cache.check_and_insert("k", nonce, until, 0)),
-                SignatureFailure::Replayed,
-                "{nonce}"
-            );
-        }
-        cache.check_and_insert("k", "d", 130, 0).unwrap();
-        assert_eq!(cache.len(), 2);
-    }
-
-    #[test]
-    fn one_key_flooding_the_cache_cannot_evict_or_lock_out_another() {
-        // The attack: an attacker with one enrolled device key sends thousands of validly
-        // signed requests with fresh nonces. With one shared cache and one floor, that evicted
-        // the other keys' nonces (so their captured requests replayed) or, with the floor,
-        // refused their fresh requests. Now the flood costs only the flooding key.
-        let mut cache = ReplayCache::new(100, 10);
-        cache.check_and_insert("victim", "paid", 300, 0).unwrap();
-        for i in 0..1000 {
-            cache
-                .check_and_insert("attacker", &format!("n{i}"), 300 + i, 0)
-                .unwrap();
-        }
-        assert_eq!(
-            failure(cache.check_and_insert("victim", "paid", 300, 1)),
-            SignatureFailure::Replayed,
-            "the victim's nonce is still remembered"
-        );
-        cache.check_and_insert("victim", "next", 300, 1).unwrap();
-        assert!(cache.keys["attacker"].seen.len() <= 10);
-        assert!(cache.len() <= 100);
-        // The attacker's own old nonces are refused by its floor, not forgotten.
-        assert_eq!(
-            failure(cache.check_and_insert("attacker", "n0", 300, 1)),
-            SignatureFailure::Replayed
-        );
-    }
-
-    #[test]
-    fn a_full_cache_evicts_from_the_largest_key_and_stays_bounded() {
-        let mut cache = ReplayCache::new(6, 6);
-        for i in 0..4 {
-            cache
-                .check_and_insert("big", &format!("b{i}"), 200 + i, 0)
-                .unwrap();
-        }
-        cache.check_and_insert("small", "s", 100, 0).unwrap();
-        cache.check_and_insert("other", "o", 100, 0).unwrap();
-        cache.check_and_insert("new", "x", 500, 0).unwrap();
-        assert_eq!(cache.len(), 6);
-        assert_eq!(cache.keys["big"].seen.len(), 3, "the largest key paid");
-        assert!(cache.keys["small"].floor.is_none() && cache.keys["other"].floor.is_none());
-        // Many keys with one nonce each: entries and records stay bounded.
-        for i in 0..10_000 {
-            cache
-                .check_and_insert(&format!("k{i}"), "n", 1_000 + i, 0)
-                .unwrap();
-        }
-        assert!(cache.len() <= 6);
-        assert!(cache.keys.len() <= 13, "{} records", cache.keys.len());
-    }
 }
