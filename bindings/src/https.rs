@@ -11,7 +11,7 @@ use rukasec_core::tls as core;
 use rukasec_core::tls::redact::{RedactedBody, RedactedHeader, RedactedUrl};
 
 use crate::guard::{guard_future, guard_with};
-use crate::{DeviceKey, PinOutcome, PinPolicy, SignOptions, TlsError};
+use crate::{DeviceKey, PinChecker, PinOutcome, PinPolicy, SignOptions, TlsError};
 
 /// A fixed address for a host name (the certificate is still verified for the name).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -268,6 +268,13 @@ impl HttpsClient {
                 .check_chain(&host, &chain_der)
                 .and_then(PinOutcome::try_from)
         })
+    }
+
+    /// A checker of this client's policy for the app's own HTTP stack (OkHttp, URLSession),
+    /// sending its pin-failure reports through this client (with its `reportContext`) in the
+    /// background. A later `setPolicy` does not change it: make a new one.
+    pub fn pin_checker(&self) -> Result<Arc<PinChecker>, TlsError> {
+        guard_with(|| Ok::<_, Error>(Arc::new(PinChecker(Arc::new(self.0.pin_checker())))))
     }
 
     /// The hosts that sent `Strict-Transport-Security` and are still within its `max-age`.

@@ -135,9 +135,7 @@ impl From<Error> for SignatureError {
                 SignatureFailure::Expired => Self::Expired { reason },
                 SignatureFailure::NotYetValid => Self::NotYetValid { reason },
                 SignatureFailure::Replayed => Self::Replayed { reason },
-                SignatureFailure::ReplayStoreUnavailable => {
-                    Self::ReplayStoreUnavailable { reason }
-                }
+                SignatureFailure::ReplayStoreUnavailable => Self::ReplayStoreUnavailable { reason },
                 SignatureFailure::DigestMismatch => Self::DigestMismatch { reason },
                 SignatureFailure::SignerFailed => Self::SignerFailed { reason },
                 // A cause this version of the bindings does not know: the core's text names it.

@@ -371,9 +371,10 @@ impl TryFrom<core::PinOutcome> for PinOutcome {
 }
 
 /// Applies a pin policy to chains that another TLS stack (OkHttp, URLSession) has already
-/// verified. Created by `RukaSec.pinChecker`; its events go to that core's listener.
+/// verified. Created by `RukaSec.pinChecker` or `HttpsClient.pinChecker`; its events go to that
+/// core's listener, and its pin-failure reports are sent in the background like a client's.
 #[derive(uniffi::Object)]
-pub struct PinChecker(pub(crate) core::PinChecker);
+pub struct PinChecker(pub(crate) Arc<core::PinChecker>);
 
 impl PinChecker {
     /// A checker of `policy` for `rukasec`.
@@ -385,12 +386,12 @@ impl PinChecker {
         guard_with(|| {
             rukasec
                 .pin_checker(policy.0.clone(), extra_roots_der)
-                .map(|checker| Arc::new(Self(checker)))
+                .map(|checker| Arc::new(Self(Arc::new(checker))))
         })
     }
 }
 
-#[uniffi::export]
+#[uniffi::export(async_runtime = "tokio")]
 impl PinChecker {
     /// Checks `chain_der` (DER certificates, leaf first, as the platform verified them) for
     /// `host`. Throws `PinMismatch` when the host's pins are enforced and none matches, and
@@ -405,6 +406,21 @@ impl PinChecker {
                 .check_chain(&host, &chain_der)
                 .and_then(PinOutcome::try_from)
         })
+    }
+
+    /// Sends the pin-failure reports this checker queued (identical ones at most once a day)
+    /// and waits for them; returns how many went out. They are sent in the background anyway:
+    /// this is for an app about to stop. `suspend` in Kotlin, `async` in Swift.
+    pub async fn flush_reports(&self) -> Result<u32, TlsError> {
+        let checker = Arc::clone(&self.0);
+        let sent = tokio::task::spawn_blocking(move || {
+            guard_with::<_, Error, TlsError>(|| Ok(checker.flush_reports()))
+        })
+        .await
+        .map_err(|_| TlsError::Internal {
+            reason: "the report task did not complete".to_owned(),
+        })??;
+        Ok(u32::try_from(sent).unwrap_or(u32::MAX))
     }
 }
 

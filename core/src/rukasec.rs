@@ -104,15 +104,20 @@ impl RukaSec {
     }
 
     /// A checker of `policy` for chains another TLS stack verified (OkHttp, URLSession).
-    /// `extra_roots` (DER) let root pins match chains that end at them.
+    /// `extra_roots` (DER) let root pins match chains that end at them. Its pin-failure reports
+    /// are sent like a client's (see [`HttpsClient::pin_checker`]), through a client of its own
+    /// with default options: reports then carry no app id or version; to name the app, use
+    /// `https_client(options, policy)?.pin_checker()` with a `report_context`.
     ///
     /// # Errors
     /// `CryptoUnavailable` after a failed self-test.
     pub fn pin_checker(&self, policy: PinPolicy, extra_roots: Vec<Vec<u8>>) -> Result<PinChecker> {
         self.crypto("pin_checker")?;
-        Ok(PinChecker::new(
+        let mut options = ClientOptions::default();
+        options.tls.extra_roots = extra_roots;
+        Ok(HttpsClient::standalone_pin_checker(
+            options,
             policy,
-            extra_roots,
             Arc::clone(&self.events),
         ))
     }

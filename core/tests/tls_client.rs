@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use rukasec_core::events::{
     EventBus, EventCollector, SecurityEvent, SecurityEventKind, SecurityEventListener,
 };
-use rukasec_core::tls::test_server::{TestPki, TestServer, TestServerOptions, pin_of};
+use rukasec_core::tls::test_server::{SeenRequest, TestPki, TestServer, TestServerOptions, pin_of};
 use rukasec_core::tls::{
     ClientOptions, DomainPolicy, HttpRequest, HttpsClient, PinChecker, PinOutcome, PinPolicy,
     ReportContext, SpkiPin, TlsOptions, probe_chain,
@@ -521,6 +521,105 @@ fn check_chain_applies_the_policy_to_chains_other_stacks_verified() {
         wrong.check_chain(HOST, &[b"junk".to_vec()]),
         Err(Error::InvalidInput { .. })
     ));
+}
+
+/// The server's requests to `target`, waiting (up to [`WAIT`]) until there are `count`.
+fn wait_for_requests(world: &World, target: &str, count: usize) -> Vec<SeenRequest> {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let seen: Vec<_> = world
+            .server
+            .requests()
+            .into_iter()
+            .filter(|r| r.target == target)
+            .collect();
+        if seen.len() >= count || std::time::Instant::now() > deadline {
+            return seen;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_pin_checker_used_alone_sends_its_reports_like_the_client() {
+    // The gap: an app pinning its own OkHttp or URLSession stack with `PinChecker` got the
+    // events but never a report, so a pin rotation going wrong (or an interception) was
+    // invisible to the platform team. Now the checker sends them itself, in the background,
+    // without the app sending anything through a RukaSec client.
+    let world = World::new();
+    let report_uri = world.url("/report");
+    let report_only = DomainPolicy::new(HOST, false, [wrong_pin()])
+        .unwrap()
+        .report_only()
+        .with_report_uri(&report_uri)
+        .unwrap();
+    let enforced = DomainPolicy::new(OTHER, false, [wrong_pin(), backup_pin()])
+        .unwrap()
+        .with_report_uri(&report_uri)
+        .unwrap();
+    let mut options = world.options();
+    options.report_context = ReportContext {
+        app_id: "com.rukapay.own-stack".to_owned(),
+        app_version: "7.0.0".to_owned(),
+    };
+    let client = HttpsClient::new(
+        options,
+        PinPolicy::new(vec![report_only, enforced]).unwrap(),
+        world.bus.clone(),
+    )
+    .unwrap();
+    let checker = client.pin_checker();
+    drop(client); // the checker keeps what it needs
+    let chain = world.server.chain_der();
+
+    assert_eq!(
+        checker.check_chain(HOST, &chain).unwrap(),
+        PinOutcome::ReportOnlyMismatch
+    );
+    // No flush, no request of the app's: the report arrives on its own.
+    let reports = wait_for_requests(&world, "/report", 1);
+    assert_eq!(reports.len(), 1, "the checker sent no report");
+    let report: serde_json::Value = serde_json::from_slice(&reports[0].body).unwrap();
+    assert_eq!(report["hostname"], HOST);
+    assert_eq!(report["enforce-pinning"], false);
+    assert_eq!(report["app-bundle-id"], "com.rukapay.own-stack");
+
+    // An enforced mismatch is refused and reported too.
+    assert!(matches!(
+        checker.check_chain(OTHER, &chain),
+        Err(Error::Tls {
+            failure: TlsFailure::PinMismatch,
+            ..
+        })
+    ));
+    // (The report's own connection to HOST is a report-only mismatch too, reported with the
+    // port the client used: wait for the one about OTHER.)
+    checker.flush_reports();
+    let reports: Vec<serde_json::Value> = wait_for_requests(&world, "/report", 2)
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    let other: Vec<_> = reports.iter().filter(|r| r["hostname"] == OTHER).collect();
+    assert_eq!(other.len(), 1, "no report for the enforced mismatch");
+    assert_eq!(other[0]["enforce-pinning"], true);
+
+    // Identical reports stay at one a day; flush_reports waits and says what it sent.
+    // (Drain first: a report's own connection may have queued one more.)
+    for _ in 0..5 {
+        if checker.flush_reports() == 0 {
+            break;
+        }
+    }
+    let sent = world.events_of(SecurityEventKind::PinReportSent).len();
+    checker.check_chain(HOST, &chain).unwrap();
+    assert_eq!(checker.flush_reports(), 0, "identical report within a day");
+    assert_eq!(
+        world.events_of(SecurityEventKind::PinReportSent).len(),
+        sent
+    );
+    // A checker made without a client sends nothing (and says so).
+    let silent = PinChecker::new(pinned(HOST, wrong_pin()), vec![], world.bus.clone());
+    assert_eq!(silent.flush_reports(), 0);
 }
 
 #[test]

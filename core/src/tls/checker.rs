@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::chain::{PathBuilder, leaf_pin};
-use super::report::{PinReport, ReportSink};
+use super::report::{PinReport, ReportDelivery, ReportSink};
 use super::{DomainPolicy, PinPolicy, PinVerdict, SpkiPin};
 use crate::crypto::Crypto;
 use crate::error::{Error, Result, TlsFailure};
@@ -38,11 +38,26 @@ pub struct PinChecker {
     paths: PathBuilder,
     events: Arc<EventBus>,
     reports: Option<Arc<ReportSink>>,
+    /// Set for a checker used alone (see [`HttpsClient::pin_checker`](super::HttpsClient::pin_checker)):
+    /// who sends the reports it queues. A client's own checker has none: the client sends them.
+    delivery: Option<Arc<dyn ReportDelivery>>,
+}
+
+impl std::fmt::Debug for PinChecker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PinChecker")
+            .field("policy", &self.policy)
+            .field("sends_reports", &self.delivery.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl PinChecker {
     /// A checker of `policy`. `extra_roots` are the app's extra trust anchors (DER), used to
-    /// end a path at a root the server does not send, so root pins work for them.
+    /// end a path at a root the server does not send, so root pins work for them. It sends no
+    /// pin-failure reports: for an app's own HTTP stack use
+    /// [`HttpsClient::pin_checker`](super::HttpsClient::pin_checker) (or
+    /// [`RukaSec::pin_checker`](crate::RukaSec::pin_checker)), which do.
     pub fn new(policy: PinPolicy, extra_roots: Vec<Vec<u8>>, events: Arc<EventBus>) -> Self {
         Self::with_reports(policy, extra_roots, events, None)
     }
@@ -58,7 +73,24 @@ impl PinChecker {
             paths: PathBuilder::new(extra_roots),
             events,
             reports,
+            delivery: None,
         }
+    }
+
+    /// This checker, with its queued reports sent by `delivery`.
+    pub(crate) fn delivering_with(mut self, delivery: Arc<dyn ReportDelivery>) -> Self {
+        self.delivery = Some(delivery);
+        self
+    }
+
+    /// Sends the pin-failure reports this checker queued and not yet sent (identical ones at
+    /// most once a day) and waits for them; returns how many went out. Reports are sent in the
+    /// background anyway: this is for an app about to stop, and for tests. Blocks: call it off
+    /// the main thread. A checker from [`PinChecker::new`] sends nothing and returns 0.
+    pub fn flush_reports(&self) -> usize {
+        self.delivery
+            .as_ref()
+            .map_or(0, |delivery| delivery.flush())
     }
 
     /// The policy this checker applies.
@@ -168,6 +200,9 @@ impl PinChecker {
         );
         if let (Some(sink), Some(uri)) = (&self.reports, domain.report_uri()) {
             sink.submit(PinReport::new(host, domain, uri, leaf, intermediates, now));
+            if let Some(delivery) = &self.delivery {
+                delivery.queued();
+            }
         }
         if enforced {
             Err(Error::tls(

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, mpsc};
 use std::time::{Duration, SystemTime};
 
 use super::PinPolicy;
@@ -23,7 +23,7 @@ use super::checker::{PinChecker, PinOutcome};
 use super::config::{TlsOptions, client_config};
 use super::hsts::HstsStore;
 use super::redact::{RedactedBody, RedactedHeaders, RedactedUrl};
-use super::report::{ReportContext, ReportSink};
+use super::report::{ReportContext, ReportDelivery, ReportSink};
 use super::verifier::{CryptoRefusedError, PinMismatchError, classify};
 use crate::crypto::Crypto;
 use crate::error::{Error, Result, TlsFailure};
@@ -172,8 +172,17 @@ impl HttpsClient {
     /// anchors, the platform has no roots; [`Error::CryptoUnavailable`] after a failed
     /// self-test.
     pub fn new(options: ClientOptions, policy: PinPolicy, events: Arc<EventBus>) -> Result<Self> {
+        Self::with_report_sink(options, policy, events, Arc::new(ReportSink::default()))
+    }
+
+    /// [`HttpsClient::new`], sending the reports queued in `reports`.
+    fn with_report_sink(
+        options: ClientOptions,
+        policy: PinPolicy,
+        events: Arc<EventBus>,
+        reports: Arc<ReportSink>,
+    ) -> Result<Self> {
         Crypto::get()?;
-        let reports = Arc::new(ReportSink::default());
         let stack = build_stack(&options, policy, &events, &reports)?;
         Ok(Self {
             shared: Arc::new(Shared {
@@ -221,6 +230,63 @@ impl HttpsClient {
     /// As [`PinChecker::check_chain`].
     pub fn check_chain(&self, host: &str, chain_der: &[Vec<u8>]) -> Result<PinOutcome> {
         self.shared.stack().checker.check_chain(host, chain_der)
+    }
+
+    /// A checker of this client's policy for chains that the app's own HTTP stack verified
+    /// (OkHttp, URLSession), which sends its pin-failure reports like the client does: queued
+    /// by [`PinChecker::check_chain`], then POSTed through this client's pinned connection (with
+    /// its [`ReportContext`], identical reports at most once a day) from a thread of the
+    /// checker's own, started on the first report and stopped when the checker is dropped, so a
+    /// check never waits for the network. A later [`HttpsClient::set_policy`] does not change
+    /// the checker: make a new one.
+    pub fn pin_checker(&self) -> PinChecker {
+        let checker = &self.shared.stack().checker;
+        let shared = Arc::clone(&self.shared);
+        PinChecker::with_reports(
+            checker.policy().clone(),
+            self.shared.options.tls.extra_roots.clone(),
+            Arc::clone(&self.shared.events),
+            Some(Arc::clone(&self.shared.reports)),
+        )
+        .delivering_with(Arc::new(ReportWorker::new(Arc::new(move || {
+            Ok(Self {
+                shared: Arc::clone(&shared),
+            })
+        }))))
+    }
+
+    /// A checker of `policy` used alone, whose reports go out through a client with `options`
+    /// made on the first report (so a checker never fails, or waits, for want of the platform's
+    /// roots or the network: a client that cannot be made is a `PinReportFailed` event).
+    pub(crate) fn standalone_pin_checker(
+        options: ClientOptions,
+        policy: PinPolicy,
+        events: Arc<EventBus>,
+    ) -> PinChecker {
+        let reports = Arc::new(ReportSink::default());
+        let checker = PinChecker::with_reports(
+            policy.clone(),
+            options.tls.extra_roots.clone(),
+            Arc::clone(&events),
+            Some(Arc::clone(&reports)),
+        );
+        let build = move || {
+            let client = Self::with_report_sink(
+                options.clone(),
+                policy.clone(),
+                Arc::clone(&events),
+                Arc::clone(&reports),
+            );
+            if let Err(error) = &client {
+                // The reports stay queued (bounded) for the next try.
+                events.emit(
+                    SecurityEvent::new(SecurityEventKind::PinReportFailed)
+                        .with_detail("failure", failure_name(error)),
+                );
+            }
+            client
+        };
+        checker.delivering_with(Arc::new(ReportWorker::new(Arc::new(build))))
     }
 
     /// The hosts that sent `Strict-Transport-Security` and are still within its `max-age`.
@@ -275,6 +341,89 @@ impl HttpsClient {
     /// Returns how many this call sent.
     pub async fn flush_reports(&self) -> usize {
         self.shared.flush_reports().await
+    }
+}
+
+/// Makes (or lends) the client a standalone checker's reports go through.
+type ClientFactory = Arc<dyn Fn() -> Result<HttpsClient> + Send + Sync>;
+
+/// Sends a standalone checker's reports through its client, on one thread with a runtime of
+/// its own (the app's thread running the check may have no runtime, and a connection pool must
+/// stay on the runtime that made its connections).
+struct ReportWorker {
+    client: ClientFactory,
+    /// Wakes the thread; `Some` asks it to answer with the number sent. `None` until the
+    /// first report, and again if the thread could not be started.
+    wake: Mutex<Option<mpsc::Sender<Option<mpsc::Sender<usize>>>>>,
+}
+
+impl ReportWorker {
+    fn new(client: ClientFactory) -> Self {
+        Self {
+            client,
+            wake: Mutex::new(None),
+        }
+    }
+
+    /// Sends `message` to the thread, starting it first when needed. False when no thread can
+    /// run (the reports stay queued for the next try; the events still record each mismatch).
+    fn send(&self, message: Option<mpsc::Sender<usize>>) -> bool {
+        let mut wake = lock(&self.wake);
+        if wake.is_none() {
+            *wake = self.start();
+        }
+        let delivered = wake
+            .as_ref()
+            .is_some_and(|sender| sender.send(message).is_ok());
+        if !delivered {
+            *wake = None;
+        }
+        delivered
+    }
+
+    fn start(&self) -> Option<mpsc::Sender<Option<mpsc::Sender<usize>>>> {
+        let (sender, receiver) = mpsc::channel::<Option<mpsc::Sender<usize>>>();
+        let factory = Arc::clone(&self.client);
+        std::thread::Builder::new()
+            .name("rukasec-pin-reports".to_owned())
+            .spawn(move || {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                let mut client = None;
+                // Ends when the checker (the only sender) is dropped.
+                while let Ok(reply) = receiver.recv() {
+                    if client.is_none() {
+                        client = factory().ok();
+                    }
+                    let sent = client
+                        .as_ref()
+                        .map_or(0, |client| runtime.block_on(client.flush_reports()));
+                    if let Some(reply) = reply {
+                        // The waiting caller may have given up: nothing to do then.
+                        let _ = reply.send(sent);
+                    }
+                }
+            })
+            .ok()
+            .map(|_| sender)
+    }
+}
+
+impl ReportDelivery for ReportWorker {
+    fn queued(&self) {
+        self.send(None);
+    }
+
+    fn flush(&self) -> usize {
+        let (reply, answer) = mpsc::channel();
+        if !self.send(Some(reply)) {
+            return 0;
+        }
+        answer.recv().unwrap_or(0)
     }
 }
 

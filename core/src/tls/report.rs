@@ -130,6 +130,15 @@ impl PinReport {
     }
 }
 
+/// Sends a standalone checker's queued reports (the pin check itself cannot do I/O: it may run
+/// inside a TLS callback of the app's own stack).
+pub(crate) trait ReportDelivery: Send + Sync {
+    /// Reports were queued: send them soon, without blocking the caller.
+    fn queued(&self);
+    /// Sends what is queued and waits; returns how many went out.
+    fn flush(&self) -> usize;
+}
+
 /// Where the pin check leaves reports for the client to send, and which were sent lately.
 #[derive(Default)]
 pub(crate) struct ReportSink {

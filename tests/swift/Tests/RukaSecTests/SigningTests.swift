@@ -30,6 +30,7 @@ extension SignatureError {
         case let .Expired(reason): return ("Expired", reason)
         case let .NotYetValid(reason): return ("NotYetValid", reason)
         case let .Replayed(reason): return ("Replayed", reason)
+        case let .ReplayStoreUnavailable(reason): return ("ReplayStoreUnavailable", reason)
         case let .DigestMismatch(reason): return ("DigestMismatch", reason)
         case let .SignerFailed(reason): return ("SignerFailed", reason)
         case let .InvalidInput(reason): return ("InvalidInput", reason)

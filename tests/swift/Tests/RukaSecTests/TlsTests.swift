@@ -171,6 +171,26 @@ final class TlsTests: XCTestCase {
         XCTAssertEqual(listener.events.filter { $0.kind == .pinMismatch }.map { $0.details["host"] }, [server.host()])
     }
 
+    func testPinCheckerUsedAloneSendsItsReports() async throws {
+        let server = try TestTlsServer.start(tls12Only: false)
+        let listener = RecordingListener()
+        let core = RukaSec(listener: listener)
+        let reportOnly = try PinPolicy(domains: [
+            DomainPin(pattern: server.host(), includeSubdomains: false, pins: [otherPin],
+                      expiresUnixMs: nil, enforce: false, reportUri: server.url(path: "/report")),
+        ])
+        let checker = try core.httpsClient(options: options(server), policy: reportOnly).pinChecker()
+        XCTAssertEqual(try checker.checkChain(host: server.host(), chainDer: server.chainDer()), .reportOnlyMismatch)
+        _ = try await checker.flushReports()
+        let report = try XCTUnwrap(server.lastRequest())
+        XCTAssertEqual(report.method, "POST")
+        XCTAssertTrue(report.url.hasSuffix("/report"), report.url)
+        let body = String(decoding: report.body, as: UTF8.self)
+        XCTAssertTrue(body.contains("\"hostname\":\"\(server.host())\""), body)
+        XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
+        XCTAssertFalse(listener.events.filter { $0.kind == .pinReportSent }.isEmpty)
+    }
+
     func testHttpUrlThrowsInsecureScheme() async throws {
         let server = try TestTlsServer.start(tls12Only: false)
         let core = RukaSec(listener: nil)

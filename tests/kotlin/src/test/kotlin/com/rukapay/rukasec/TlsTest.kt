@@ -175,6 +175,29 @@ class TlsTest {
     }
 
     @Test
+    fun `a PinChecker used alone sends its pin-failure reports`() {
+        val reportOnly = PinPolicy(
+            listOf(DomainPin(server.host(), false, listOf(OTHER_PIN), null, false, server.url("/report"))),
+        )
+        // The client only lends its options (report context, resolver): closed, the checker
+        // still sends.
+        val checker = core.httpsClient(options(), reportOnly).use { it.pinChecker() }
+        checker.use {
+            assertEquals(PinOutcome.REPORT_ONLY_MISMATCH, it.checkChain(server.host(), server.chainDer()))
+            await { it.flushReports() }
+        }
+        val report = server.lastRequest()
+        assertNotNull(report, "the checker sent no report")
+        report!!
+        assertEquals("POST", report.method)
+        assertTrue(report.url.endsWith("/report"), report.url)
+        val body = String(report.body)
+        assertTrue(body.contains("\"hostname\":\"${server.host()}\""), body)
+        assertTrue(body.contains("\"app-bundle-id\":\"com.rukapay.tests\""), body)
+        assertTrue(events(SecurityEventKind.PIN_REPORT_SENT).isNotEmpty())
+    }
+
+    @Test
     fun `invalid policies and options throw InvalidInput`() {
         val single = DomainPin(pattern = "api.rukapay.com", pins = listOf(OTHER_PIN))
         val error = assertThrows<TlsException.InvalidInput> { PinPolicy(listOf(single)) }
