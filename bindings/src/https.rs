@@ -252,8 +252,8 @@ impl HttpsClient {
     }
 
     /// The policy in force.
-    pub fn policy(&self) -> Arc<PinPolicy> {
-        Arc::new(PinPolicy(self.0.policy()))
+    pub fn policy(&self) -> Result<Arc<PinPolicy>, TlsError> {
+        guard_with(|| Ok::<_, Error>(Arc::new(PinPolicy(self.0.policy()))))
     }
 
     /// Applies the policy to a chain another TLS stack verified (see `PinChecker.checkChain`);
@@ -278,14 +278,18 @@ impl HttpsClient {
     }
 
     /// The hosts that sent `Strict-Transport-Security` and are still within its `max-age`.
-    pub fn hsts_hosts(&self) -> Vec<String> {
-        self.0.hsts_hosts()
+    pub fn hsts_hosts(&self) -> Result<Vec<String>, TlsError> {
+        guard_with(|| Ok::<_, Error>(self.0.hsts_hosts()))
     }
 
     /// Sends the pin-failure reports waiting to go out (identical ones at most once a day);
     /// returns how many were sent. `suspend` in Kotlin, `async` in Swift.
-    pub async fn flush_reports(&self) -> u32 {
-        u32::try_from(self.0.flush_reports().await).unwrap_or(u32::MAX)
+    pub async fn flush_reports(&self) -> Result<u32, TlsError> {
+        guard_future(async {
+            let sent = self.0.flush_reports().await;
+            Ok::<_, Error>(u32::try_from(sent).unwrap_or(u32::MAX))
+        })
+        .await
     }
 }
 

@@ -45,8 +45,9 @@ use guard::guard;
 
 uniffi::setup_scaffolding!("rukasec");
 
-/// The version of the RukaSec library, e.g. `"0.1.0"`.
+/// The version of the RukaSec library, e.g. `"0.1.0"`. (Throws only as every export may: a
+/// Rust panic arrives as `Internal`, never as a crash of the app.)
 #[uniffi::export]
-pub fn rukasec_version() -> String {
-    env!("CARGO_PKG_VERSION").to_owned()
+pub fn rukasec_version() -> Result<String, RukaSecError> {
+    guard(|| Ok::<_, RukaSecError>(env!("CARGO_PKG_VERSION").to_owned()))
 }

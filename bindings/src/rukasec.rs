@@ -57,12 +57,17 @@ pub struct RukaSec(Arc<rukasec_core::RukaSec>);
 #[uniffi::export(async_runtime = "tokio")]
 impl RukaSec {
     /// Starts the core: runs the crypto self-test and reports it to `listener` as an event.
-    /// Never fails: after a failed self-test, crypto operations throw `CryptoUnavailable`.
+    /// A failed self-test does not throw: crypto operations then throw `CryptoUnavailable`.
+    /// (It throws only as every export may: a Rust panic arrives as `Internal`.)
     #[uniffi::constructor]
-    pub fn new(listener: Option<Arc<dyn SecurityEventListener>>) -> Arc<Self> {
-        Arc::new(Self(Arc::new(rukasec_core::RukaSec::new(
-            to_core_listener(listener),
-        ))))
+    pub fn new(
+        listener: Option<Arc<dyn SecurityEventListener>>,
+    ) -> Result<Arc<Self>, RukaSecError> {
+        guard(|| {
+            Ok::<_, RukaSecError>(Arc::new(Self(Arc::new(rukasec_core::RukaSec::new(
+                to_core_listener(listener),
+            )))))
+        })
     }
 
     /// Runs the crypto known-answer tests again and reports them as an event.
@@ -83,8 +88,8 @@ impl RukaSec {
     }
 
     /// Whether cryptographic operations are available.
-    pub fn is_crypto_operational(&self) -> bool {
-        self.0.is_crypto_operational()
+    pub fn is_crypto_operational(&self) -> Result<bool, RukaSecError> {
+        guard(|| Ok::<_, RukaSecError>(self.0.is_crypto_operational()))
     }
 
     /// The SPKI SHA-256 pin (`sha256/<base64>`) of a DER-encoded X.509 certificate.
@@ -105,19 +110,25 @@ impl RukaSec {
     }
 
     /// Replaces the event listener (`null`/`nil` removes it).
-    pub fn set_listener(&self, listener: Option<Arc<dyn SecurityEventListener>>) {
-        self.0.events().set_listener(to_core_listener(listener));
+    pub fn set_listener(
+        &self,
+        listener: Option<Arc<dyn SecurityEventListener>>,
+    ) -> Result<(), RukaSecError> {
+        guard(|| {
+            self.0.events().set_listener(to_core_listener(listener));
+            Ok::<_, RukaSecError>(())
+        })
     }
 
     /// Waits up to `timeout_ms` until every event emitted so far reached the listener. Returns
     /// whether it did. Never call it from the listener itself.
-    pub fn flush_events(&self, timeout_ms: u64) -> bool {
-        self.0.events().flush(Duration::from_millis(timeout_ms))
+    pub fn flush_events(&self, timeout_ms: u64) -> Result<bool, RukaSecError> {
+        guard(|| Ok::<_, RukaSecError>(self.0.events().flush(Duration::from_millis(timeout_ms))))
     }
 
     /// Counters of the event stream.
-    pub fn event_stats(&self) -> EventStats {
-        self.0.events().stats().into()
+    pub fn event_stats(&self) -> Result<EventStats, RukaSecError> {
+        guard(|| Ok::<_, RukaSecError>(self.0.events().stats().into()))
     }
 
     /// Opens (or creates) the encrypted vault in directory `dir`, its keys wrapped by the app's

@@ -412,8 +412,8 @@ impl DeviceKey {
     }
 
     /// The public half, for enrolment with the server.
-    pub fn public_key(&self) -> PublicKeyInfo {
-        self.public.clone().into()
+    pub fn public_key(&self) -> Result<PublicKeyInfo, SignatureError> {
+        guard_with(|| Ok::<_, Error>(self.public.clone().into()))
     }
 
     /// Signs `request` now (`created` is the current time). Covering `content-digest` of a

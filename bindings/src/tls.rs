@@ -328,13 +328,13 @@ impl PinPolicy {
     }
 
     /// The policy as a JSON document that `fromJson` reads back as the same policy.
-    pub fn to_json(&self) -> String {
-        self.0.to_json()
+    pub fn to_json(&self) -> Result<String, TlsError> {
+        guard_with(|| Ok::<_, Error>(self.0.to_json()))
     }
 
     /// The domains, in order.
-    pub fn domains(&self) -> Vec<DomainPin> {
-        self.0.domains().iter().map(Into::into).collect()
+    pub fn domains(&self) -> Result<Vec<DomainPin>, TlsError> {
+        guard_with(|| Ok::<_, Error>(self.0.domains().iter().map(Into::into).collect()))
     }
 }
 
@@ -650,9 +650,9 @@ mod tests {
             },
         ];
         let policy = PinPolicy::new(domains.clone()).unwrap();
-        assert_eq!(policy.domains(), domains);
-        let again = PinPolicy::from_json(policy.to_json()).unwrap();
-        assert_eq!(again.domains(), domains);
+        assert_eq!(policy.domains().unwrap(), domains);
+        let again = PinPolicy::from_json(policy.to_json().unwrap()).unwrap();
+        assert_eq!(again.domains().unwrap(), domains);
     }
 
     #[test]

@@ -166,8 +166,8 @@ pub trait KeyWrapper: Send + Sync {
     fn unwrap(&self, alias: String, wrapped: Vec<u8>) -> Result<Vec<u8>, KeyWrapperError>;
     /// Destroys the KEK `alias`; a missing key is not an error.
     fn delete_key(&self, alias: String) -> Result<(), KeyWrapperError>;
-    /// Whether KEKs live in hardware (StrongBox, Secure Enclave).
-    fn is_hardware_backed(&self) -> bool;
+    /// Whether KEKs live in hardware (StrongBox, Secure Enclave). An error counts as "no".
+    fn is_hardware_backed(&self) -> Result<bool, KeyWrapperError>;
 }
 
 /// Where the app keeps the vault's rollback anchors: one small counter per account, outside the
@@ -212,7 +212,8 @@ impl core::KeyWrapper for ForeignKeyWrapper {
     }
 
     fn is_hardware_backed(&self) -> bool {
-        self.0.is_hardware_backed()
+        // An app's keystore that cannot say is not claimed to be hardware.
+        self.0.is_hardware_backed().unwrap_or(false)
     }
 
     fn keeps_anchors(&self) -> bool {
@@ -433,8 +434,8 @@ impl Vault {
     }
 
     /// Whether the keystore behind this vault keeps its keys in hardware.
-    pub fn is_hardware_backed(&self) -> bool {
-        self.0.is_hardware_backed()
+    pub fn is_hardware_backed(&self) -> Result<bool, VaultError> {
+        guard_with(|| Ok::<_, Error>(self.0.is_hardware_backed()))
     }
 
     /// Deletes every expired item; returns how many.

@@ -8,10 +8,10 @@ import XCTest
 import RukaSec
 
 final class FunctionTests: XCTestCase {
-    func testVersionIsNotEmpty() {
-        let version = rukasecVersion()
+    func testVersionIsNotEmpty() throws {
+        let version = try rukasecVersion()
         XCTAssertFalse(version.isEmpty)
-        XCTAssertEqual(version, rukasecVersion())
+        XCTAssertEqual(version, try rukasecVersion())
     }
 
     func testTopLevelPinOfDerMatchesOpenssl() throws {
@@ -28,28 +28,28 @@ final class FunctionTests: XCTestCase {
 
 final class ObjectTests: XCTestCase {
     func testWithoutListener() throws {
-        let core = RukaSec(listener: nil)
-        XCTAssertTrue(core.isCryptoOperational())
+        let core = try RukaSec(listener: nil)
+        XCTAssertTrue(try core.isCryptoOperational())
         let report = try core.selfTest()
         XCTAssertTrue(report.passed)
-        XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
+        XCTAssertTrue(try core.flushEvents(timeoutMs: waitMs))
         // Constructor and selfTest each emit an event; with no listener nobody receives them.
-        XCTAssertEqual(core.eventStats(), EventStats(emitted: 2, delivered: 0, dropped: 0, listenerFailures: 0))
+        XCTAssertEqual(try core.eventStats(), EventStats(emitted: 2, delivered: 0, dropped: 0, listenerFailures: 0))
     }
 
     func testSelfTestReportHasFourPassingResults() throws {
-        let core = RukaSec(listener: RecordingListener())
+        let core = try RukaSec(listener: RecordingListener())
         let report = try core.selfTest()
         XCTAssertTrue(report.passed)
         XCTAssertEqual(report.results.count, katCount)
         XCTAssertTrue(report.results.allSatisfy(\.passed), "\(report.results)")
         XCTAssertTrue(report.results.allSatisfy { !$0.name.isEmpty }, "\(report.results)")
         XCTAssertEqual(Set(report.results.map(\.name)).count, katCount, "KAT names are not distinct")
-        XCTAssertTrue(core.isCryptoOperational())
+        XCTAssertTrue(try core.isCryptoOperational())
     }
 
     func testMethodPinMatchesOpensslAndTopLevelFunction() throws {
-        let core = RukaSec(listener: nil)
+        let core = try RukaSec(listener: nil)
         let der = try Fixtures.data("ec-p256.der")
         let pin = try core.spkiSha256Pin(certDer: der)
         XCTAssertEqual(pin, try Fixtures.pin("ec-p256.pem"))
@@ -59,7 +59,7 @@ final class ObjectTests: XCTestCase {
     }
 
     func testCertificatesOfBundle() throws {
-        let core = RukaSec(listener: nil)
+        let core = try RukaSec(listener: nil)
         let summaries = try core.certificates(pemOrDer: try Fixtures.data("bundle.pem"))
         XCTAssertEqual(summaries.count, 2)
         guard summaries.count == 2 else { return }
@@ -75,13 +75,13 @@ final class ObjectTests: XCTestCase {
     }
 
     func testCertificatesOfDer() throws {
-        let core = RukaSec(listener: nil)
+        let core = try RukaSec(listener: nil)
         let summaries = try core.certificates(pemOrDer: try Fixtures.data("ec-p256.der"))
         XCTAssertEqual(summaries.map(\.pin), [try Fixtures.pin("ec-p256.pem")])
     }
 
     func testCertificatesRejectsInputWithoutCertificate() throws {
-        let core = RukaSec(listener: nil)
+        let core = try RukaSec(listener: nil)
         // The EC fixture's public key: valid PEM, but no certificate in it.
         let key = Data("""
             -----BEGIN PUBLIC KEY-----
@@ -109,13 +109,13 @@ final class PanicTests: XCTestCase {
             }
         }
         // The library works afterwards.
-        XCTAssertFalse(rukasecVersion().isEmpty)
+        XCTAssertFalse(try rukasecVersion().isEmpty)
         let listener = RecordingListener()
-        let core = RukaSec(listener: listener)
+        let core = try RukaSec(listener: listener)
         XCTAssertTrue(try core.selfTest().passed)
         XCTAssertEqual(try core.spkiSha256Pin(certDer: try Fixtures.data("ec-p256.der")),
                        try Fixtures.pin("ec-p256.pem"))
-        XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
+        XCTAssertTrue(try core.flushEvents(timeoutMs: waitMs))
         XCTAssertEqual(listener.events.count, 2)
     }
 }

@@ -9,10 +9,10 @@ final class ListenerTests: XCTestCase {
     func testConstructorEventArrivesOnARustThread() throws {
         let caller = ThreadId.current
         let listener = RecordingListener()
-        let core = RukaSec(listener: listener)
+        let core = try RukaSec(listener: listener)
 
         XCTAssertTrue(listener.waitForEvents(1), "no event within \(waitSeconds) s")
-        XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
+        XCTAssertTrue(try core.flushEvents(timeoutMs: waitMs))
         let events = listener.events
         XCTAssertEqual(events.count, 1)
         guard let event = events.first, let thread = listener.threads.first else { return }
@@ -21,19 +21,19 @@ final class ListenerTests: XCTestCase {
         XCTAssertEqual(event.details["tests"], String(katCount))
         XCTAssertGreaterThan(event.timestampMs, 0)
         XCTAssertFalse(thread.isSame(as: caller), "event delivered on the caller's thread \(caller)")
-        XCTAssertEqual(core.eventStats(), EventStats(emitted: 1, delivered: 1, dropped: 0, listenerFailures: 0))
+        XCTAssertEqual(try core.eventStats(), EventStats(emitted: 1, delivered: 1, dropped: 0, listenerFailures: 0))
 
         _ = try core.selfTest()
-        XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
+        XCTAssertTrue(try core.flushEvents(timeoutMs: waitMs))
         XCTAssertEqual(listener.events.count, 2)
         XCTAssertEqual(listener.events.last?.kind, .selfTestPassed)
-        XCTAssertEqual(core.eventStats(), EventStats(emitted: 2, delivered: 2, dropped: 0, listenerFailures: 0))
+        XCTAssertEqual(try core.eventStats(), EventStats(emitted: 2, delivered: 2, dropped: 0, listenerFailures: 0))
     }
 
     func testConcurrentSelfTestsDeliverEveryEvent() throws {
         let calls = 16
         let listener = RecordingListener()
-        let core = RukaSec(listener: listener)
+        let core = try RukaSec(listener: listener)
         let errors = Locked<[Error]>([])
         let callers = Locked<[ThreadId]>([])
 
@@ -48,9 +48,9 @@ final class ListenerTests: XCTestCase {
         }
 
         XCTAssertTrue(errors.get.isEmpty, "\(errors.get)")
-        XCTAssertTrue(core.flushEvents(timeoutMs: waitMs), "events not flushed within \(waitSeconds) s")
+        XCTAssertTrue(try core.flushEvents(timeoutMs: waitMs), "events not flushed within \(waitSeconds) s")
         let expected = UInt64(calls + 1) // + the constructor's event
-        XCTAssertEqual(core.eventStats(),
+        XCTAssertEqual(try core.eventStats(),
                        EventStats(emitted: expected, delivered: expected, dropped: 0, listenerFailures: 0))
         let events = listener.events
         XCTAssertEqual(events.count, calls + 1)
@@ -71,34 +71,34 @@ final class ListenerTests: XCTestCase {
         ]
         for error in thrown {
             let failing = ThrowingListener(throwing: error)
-            let core = RukaSec(listener: failing)
+            let core = try RukaSec(listener: failing)
             _ = try core.selfTest()
-            XCTAssertTrue(core.flushEvents(timeoutMs: waitMs), "\(error)")
+            XCTAssertTrue(try core.flushEvents(timeoutMs: waitMs), "\(error)")
             XCTAssertEqual(failing.calls, 2, "\(error)")
-            XCTAssertEqual(core.eventStats(),
+            XCTAssertEqual(try core.eventStats(),
                            EventStats(emitted: 2, delivered: 0, dropped: 0, listenerFailures: 2), "\(error)")
 
             let good = RecordingListener()
-            core.setListener(listener: good)
+            try core.setListener(listener: good)
             _ = try core.selfTest()
             XCTAssertTrue(good.waitForEvents(1), "\(error): no event after setListener")
-            XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
+            XCTAssertTrue(try core.flushEvents(timeoutMs: waitMs))
             XCTAssertEqual(good.events.map(\.kind), [.selfTestPassed], "\(error)")
             XCTAssertEqual(failing.calls, 2, "\(error): the replaced listener was called again")
-            XCTAssertEqual(core.eventStats(),
+            XCTAssertEqual(try core.eventStats(),
                            EventStats(emitted: 3, delivered: 1, dropped: 0, listenerFailures: 2), "\(error)")
         }
     }
 
     func testSetListenerNilStopsDelivery() throws {
         let listener = RecordingListener()
-        let core = RukaSec(listener: listener)
-        XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
-        core.setListener(listener: nil)
+        let core = try RukaSec(listener: listener)
+        XCTAssertTrue(try core.flushEvents(timeoutMs: waitMs))
+        try core.setListener(listener: nil)
         _ = try core.selfTest()
-        XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
+        XCTAssertTrue(try core.flushEvents(timeoutMs: waitMs))
         XCTAssertEqual(listener.events.count, 1)
-        XCTAssertEqual(core.eventStats(), EventStats(emitted: 2, delivered: 1, dropped: 0, listenerFailures: 0))
+        XCTAssertEqual(try core.eventStats(), EventStats(emitted: 2, delivered: 1, dropped: 0, listenerFailures: 0))
     }
 
     func testRustReleasesSwiftListeners() throws {
@@ -107,11 +107,11 @@ final class ListenerTests: XCTestCase {
         let core: RukaSec = try {
             let listener = RecordingListener()
             replaced = listener
-            let core = RukaSec(listener: listener)
-            XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
-            core.setListener(listener: RecordingListener())
+            let core = try RukaSec(listener: listener)
+            XCTAssertTrue(try core.flushEvents(timeoutMs: waitMs))
+            try core.setListener(listener: RecordingListener())
             _ = try core.selfTest()
-            XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
+            XCTAssertTrue(try core.flushEvents(timeoutMs: waitMs))
             return core
         }()
         XCTAssertTrue(waitUntil { replaced == nil }, "replaced listener still alive after \(waitSeconds) s")
@@ -122,32 +122,32 @@ final class ListenerTests: XCTestCase {
         do {
             let listener = RecordingListener()
             owned = listener
-            let other = RukaSec(listener: listener)
+            let other = try RukaSec(listener: listener)
             droppedCore = other
-            XCTAssertTrue(other.flushEvents(timeoutMs: waitMs))
+            XCTAssertTrue(try other.flushEvents(timeoutMs: waitMs))
         }
         XCTAssertTrue(waitUntil { droppedCore == nil }, "RukaSec object still alive")
         XCTAssertTrue(waitUntil { owned == nil }, "listener of a dropped RukaSec still alive after \(waitSeconds) s")
-        XCTAssertTrue(core.isCryptoOperational())
+        XCTAssertTrue(try core.isCryptoOperational())
     }
 }
 
 final class AsyncTests: XCTestCase {
     func testSelfTestAsync() async throws {
         let listener = RecordingListener()
-        let core = RukaSec(listener: listener)
+        let core = try RukaSec(listener: listener)
         let report = try await withTimeout { try await core.selfTestAsync() }
         XCTAssertTrue(report.passed)
         XCTAssertEqual(report.results.count, katCount)
         XCTAssertTrue(report.results.allSatisfy(\.passed))
-        XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
+        XCTAssertTrue(try core.flushEvents(timeoutMs: waitMs))
         XCTAssertEqual(listener.events.count, 2)
     }
 
     func testConcurrentSelfTestAsyncInTaskGroup() async throws {
         let calls = 8
         let listener = RecordingListener()
-        let core = RukaSec(listener: listener)
+        let core = try RukaSec(listener: listener)
         let reports = try await withTimeout {
             try await withThrowingTaskGroup(of: SelfTestReport.self) { group in
                 for _ in 0..<calls {
@@ -160,15 +160,15 @@ final class AsyncTests: XCTestCase {
         }
         XCTAssertEqual(reports.count, calls)
         XCTAssertTrue(reports.allSatisfy { $0.passed && $0.results.count == katCount })
-        XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
+        XCTAssertTrue(try core.flushEvents(timeoutMs: waitMs))
         let expected = UInt64(calls + 1)
-        XCTAssertEqual(core.eventStats(),
+        XCTAssertEqual(try core.eventStats(),
                        EventStats(emitted: expected, delivered: expected, dropped: 0, listenerFailures: 0))
         XCTAssertEqual(listener.events.count, calls + 1)
     }
 
     func testAsyncAndSyncCallsMix() async throws {
-        let core = RukaSec(listener: nil)
+        let core = try RukaSec(listener: nil)
         let pending = Task { try await core.selfTestAsync() }
         let syncReport = try core.selfTest()
         let report = try await withTimeout { try await pending.value }

@@ -152,7 +152,7 @@ final class SigningTests: XCTestCase {
 
     func testSignAndVerifyRoundTrip() throws {
         let key = try DeviceKey.generate()
-        let publicKey = key.publicKey()
+        let publicKey = try key.publicKey()
         XCTAssertEqual(publicKey.sec1.count, 65)
         XCTAssertTrue(publicKey.spkiPem.hasPrefix("-----BEGIN PUBLIC KEY-----"), publicKey.spkiPem)
         XCTAssertTrue(publicKey.jwk.hasPrefix("{\"crv\":\"P-256\",\"kty\":\"EC\""), publicKey.jwk)
@@ -227,8 +227,8 @@ final class SigningTests: XCTestCase {
         for mode in [SwiftPlatformSigner.Mode.good, .sec1] {
             let signer = try SwiftPlatformSigner(mode)
             let key = try DeviceKey.platform(signer: signer)
-            XCTAssertEqual(key.publicKey().spkiDer, signer.key.spkiDer())
-            XCTAssertEqual(key.publicKey().sec1, signer.key.sec1())
+            XCTAssertEqual(try key.publicKey().spkiDer, signer.key.spkiDer())
+            XCTAssertEqual(try key.publicKey().sec1, signer.key.sec1())
 
             let headers = try key.signRequest(request: request, options: SignOptions(keyId: "hw"))
             XCTAssertEqual(signer.messages, [Data(headers.signatureBase.utf8)])
@@ -267,7 +267,7 @@ final class SigningTests: XCTestCase {
         let header = try XCTUnwrap(base64url(parts[0]).flatMap { String(data: $0, encoding: .utf8) })
         XCTAssertTrue(header.contains("\"typ\":\"dpop+jwt\""), header)
         XCTAssertTrue(header.contains("\"alg\":\"ES256\""), header)
-        XCTAssertTrue(header.contains(key.publicKey().jwk), header)
+        XCTAssertTrue(header.contains(try key.publicKey().jwk), header)
         let claims = try XCTUnwrap(base64url(parts[1]).flatMap { String(data: $0, encoding: .utf8) })
         XCTAssertTrue(claims.contains("\"htm\":\"POST\""), claims)
         XCTAssertTrue(claims.contains("\"htu\":\"https://api.rukapay.test/token\""), claims)
@@ -280,7 +280,7 @@ final class SigningTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rukasec-signing-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let core = RukaSec(listener: nil)
+        let core = try RukaSec(listener: nil)
         let vault = try core.openVault(dir: dir.path, wrapper: HandleKeyWrapper())
         let first = try DeviceKey.loadOrCreate(vault: vault, account: "alice").publicKey()
         let again = try DeviceKey.loadOrCreate(vault: vault, account: "alice").publicKey()
@@ -293,7 +293,7 @@ final class SigningTests: XCTestCase {
 
     func testSendSignedReachesTheServerSigned() async throws {
         let server = try TestTlsServer.start(tls12Only: false)
-        let core = RukaSec(listener: nil)
+        let core = try RukaSec(listener: nil)
         let options = HttpsClientOptions(extraRootsDer: [server.rootDer()],
                                          resolve: [HostAddress(host: server.host(), address: server.address())])
         let policy = try PinPolicy(domains: [DomainPin(pattern: server.host(),

@@ -100,7 +100,7 @@ final class TlsTests: XCTestCase {
 
     func testPinnedRequestSucceeds() async throws {
         let server = try TestTlsServer.start(tls12Only: false)
-        let core = RukaSec(listener: nil)
+        let core = try RukaSec(listener: nil)
         let client = try core.httpsClient(options: options(server), policy: policy(server, pin: server.leafPin()))
 
         let request = HttpRequest(method: "POST", url: server.url(path: "/hello"),
@@ -114,10 +114,10 @@ final class TlsTests: XCTestCase {
 
         let hsts = try await withTimeout { try await client.send(request: HttpRequest(method: "GET", url: server.url(path: "hsts"))) }
         XCTAssertTrue(hsts.headers.contains { $0.name == "strict-transport-security" }, "\(hsts.headers)")
-        XCTAssertEqual(client.hstsHosts(), [server.host()])
-        let sent = await client.flushReports()
+        XCTAssertEqual(try client.hstsHosts(), [server.host()])
+        let sent = try await client.flushReports()
         XCTAssertEqual(sent, 0)
-        XCTAssertEqual(client.policy().domains(),
+        XCTAssertEqual(try client.policy().domains(),
                        [DomainPin(pattern: server.host(), includeSubdomains: false, pins: [server.leafPin(), backupPin],
                                   expiresUnixMs: nil, enforce: true, reportUri: nil)])
     }
@@ -125,7 +125,7 @@ final class TlsTests: XCTestCase {
     func testPinMismatchThrowsAndReachesTheListener() async throws {
         let server = try TestTlsServer.start(tls12Only: false)
         let listener = RecordingListener()
-        let core = RukaSec(listener: listener)
+        let core = try RukaSec(listener: listener)
         let client = try core.httpsClient(options: options(server), policy: policy(server, pin: otherPin))
         let url = server.url(path: "/")
 
@@ -134,7 +134,7 @@ final class TlsTests: XCTestCase {
         }
         XCTAssertTrue(reason?.contains(server.host()) ?? false, "\(reason ?? "")")
         XCTAssertEqual(server.requestCount(), 0)
-        XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
+        XCTAssertTrue(try core.flushEvents(timeoutMs: waitMs))
         let mismatches = listener.events.filter { $0.kind == .pinMismatch }
         XCTAssertEqual(mismatches.count, 1)
         XCTAssertEqual(mismatches.first?.severity, .error)
@@ -149,7 +149,7 @@ final class TlsTests: XCTestCase {
     func testCheckChainMatchesAndRefuses() throws {
         let server = try TestTlsServer.start(tls12Only: false)
         let listener = RecordingListener()
-        let core = RukaSec(listener: listener)
+        let core = try RukaSec(listener: listener)
         let chain = server.chainDer()
         XCTAssertEqual(chain.count, 2)
 
@@ -167,14 +167,14 @@ final class TlsTests: XCTestCase {
         let client = try core.httpsClient(options: options(server), policy: policy(server, pin: server.leafPin()))
         XCTAssertEqual(try client.checkChain(host: server.host(), chainDer: chain), .matched)
 
-        XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
+        XCTAssertTrue(try core.flushEvents(timeoutMs: waitMs))
         XCTAssertEqual(listener.events.filter { $0.kind == .pinMismatch }.map { $0.details["host"] }, [server.host()])
     }
 
     func testPinCheckerUsedAloneSendsItsReports() async throws {
         let server = try TestTlsServer.start(tls12Only: false)
         let listener = RecordingListener()
-        let core = RukaSec(listener: listener)
+        let core = try RukaSec(listener: listener)
         let reportOnly = try PinPolicy(domains: [
             DomainPin(pattern: server.host(), includeSubdomains: false, pins: [otherPin],
                       expiresUnixMs: nil, enforce: false, reportUri: server.url(path: "/report")),
@@ -187,13 +187,13 @@ final class TlsTests: XCTestCase {
         XCTAssertTrue(report.url.hasSuffix("/report"), report.url)
         let body = String(decoding: report.body, as: UTF8.self)
         XCTAssertTrue(body.contains("\"hostname\":\"\(server.host())\""), body)
-        XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
+        XCTAssertTrue(try core.flushEvents(timeoutMs: waitMs))
         XCTAssertFalse(listener.events.filter { $0.kind == .pinReportSent }.isEmpty)
     }
 
     func testHttpUrlThrowsInsecureScheme() async throws {
         let server = try TestTlsServer.start(tls12Only: false)
-        let core = RukaSec(listener: nil)
+        let core = try RukaSec(listener: nil)
         let client = try core.httpsClient(options: options(server), policy: policy(server, pin: server.leafPin()))
         let url = "http://\(server.host()):\(server.port())/"
         await assertTlsError("InsecureScheme") { try await client.send(request: HttpRequest(method: "GET", url: url)) }
@@ -203,7 +203,7 @@ final class TlsTests: XCTestCase {
 
     func testPolicyUpdaterRefusesDocumentsItCannotVerify() throws {
         let listener = RecordingListener()
-        let core = RukaSec(listener: listener)
+        let core = try RukaSec(listener: listener)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rukasec-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -240,7 +240,7 @@ final class TlsTests: XCTestCase {
             XCTAssertEqual(tlsCase(error)?.name, "InvalidInput", "\(error)")
         }
 
-        XCTAssertTrue(core.flushEvents(timeoutMs: waitMs))
+        XCTAssertTrue(try core.flushEvents(timeoutMs: waitMs))
         XCTAssertEqual(listener.events.filter { $0.kind == .pinPolicyRejected }.map { $0.details["failure"] },
                        ["policy-signature", "malformed"])
     }
@@ -264,9 +264,9 @@ final class TlsTests: XCTestCase {
             DomainPin(pattern: "*.cdn.rukapay.com", pins: [otherPin], enforce: false),
         ]
         let policy = try PinPolicy(domains: domains)
-        XCTAssertEqual(policy.domains(), domains)
+        XCTAssertEqual(try policy.domains(), domains)
         let again = try PinPolicy.fromJson(json: policy.toJson())
-        XCTAssertEqual(again.domains(), domains)
-        XCTAssertEqual(again.toJson(), policy.toJson())
+        XCTAssertEqual(try again.domains(), domains)
+        XCTAssertEqual(try again.toJson(), try policy.toJson())
     }
 }

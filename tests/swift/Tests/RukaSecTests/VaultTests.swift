@@ -79,7 +79,7 @@ final class VaultTests: XCTestCase {
         dir = FileManager.default.temporaryDirectory
             .appendingPathComponent("rukasec-vault-\(UUID().uuidString)", isDirectory: true)
         listener = RecordingListener()
-        core = RukaSec(listener: listener)
+        core = try RukaSec(listener: listener)
     }
 
     override func tearDownWithError() throws {
@@ -106,7 +106,7 @@ final class VaultTests: XCTestCase {
     private func events(_ kind: SecurityEventKind, file: StaticString = #filePath, line: UInt = #line)
         -> [SecurityEvent]
     {
-        XCTAssertTrue(core.flushEvents(timeoutMs: waitMs), "events not flushed within \(waitSeconds) s",
+        XCTAssertTrue(try core.flushEvents(timeoutMs: waitMs), "events not flushed within \(waitSeconds) s",
                       file: file, line: line)
         return listener.events.filter { $0.kind == kind }
     }
