@@ -93,8 +93,9 @@ impl TryFrom<HttpsClientOptions> for core::ClientOptions {
     }
 }
 
-/// One header field. Rust `Debug` redacts the value of credential headers.
+/// One header field. Rust `Debug`, Kotlin `toString` and Swift `description`/`debugDescription` redact the value of credential headers.
 #[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct HttpHeader {
     /// The name.
     pub name: String,
@@ -108,6 +109,8 @@ impl fmt::Debug for HttpHeader {
     }
 }
 
+display_as_redacted_debug!(HttpHeader, HttpRequest, HttpResponse);
+
 fn headers_from(headers: Vec<(String, String)>) -> Vec<HttpHeader> {
     headers
         .into_iter()
@@ -115,8 +118,9 @@ fn headers_from(headers: Vec<(String, String)>) -> Vec<HttpHeader> {
         .collect()
 }
 
-/// A request to send. Rust `Debug` is redacted (credential headers, query, body).
+/// A request to send. Rust `Debug`, Kotlin `toString` and Swift `description`/`debugDescription` are redacted (credential headers, query, body).
 #[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct HttpRequest {
     /// `GET`, `POST`, ...
     pub method: String,
@@ -168,8 +172,9 @@ impl From<HttpRequest> for core::HttpRequest {
     }
 }
 
-/// A response received. Rust `Debug` is redacted (credential headers, body).
+/// A response received. Rust `Debug`, Kotlin `toString` and Swift `description`/`debugDescription` are redacted (credential headers, body).
 #[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct HttpResponse {
     /// The status code.
     pub status: u16,

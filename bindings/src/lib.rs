@@ -10,6 +10,21 @@
 //! `VaultError`, `TlsError`, `SignatureError`) and runs inside [`guard`] (or `guard_with`,
 //! `guard_future`), so a Rust panic reaches the app as that enum's `Internal`, never as a crash.
 
+/// `Display` as the type's (redacting) `Debug`, for records whose Kotlin `toString` and Swift
+/// `description` must not print credentials, bodies or values: UniFFI's `Display` export makes
+/// those call it, where a generated data class or struct would print every field.
+macro_rules! display_as_redacted_debug {
+    ($($record:ty),+ $(,)?) => {
+        $(
+            impl ::std::fmt::Display for $record {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    ::std::fmt::Debug::fmt(self, f)
+                }
+            }
+        )+
+    };
+}
+
 #[cfg(target_os = "android")]
 mod android;
 mod error;

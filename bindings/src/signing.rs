@@ -311,8 +311,10 @@ impl TryFrom<SignOptions> for core::SignOptions {
 }
 
 /// The headers `DeviceKey.signRequest` made: add `Content-Digest` (when set), `Signature-Input`
-/// and `Signature` to the request.
+/// and `Signature` to the request. Rust `Debug`, Kotlin `toString` and Swift
+/// `description`/`debugDescription` print the signature base's length only.
 #[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct SignedRequestHeaders {
     /// A `Content-Digest` value to add, when the body is covered and the request had none.
     pub content_digest: Option<String>,
@@ -336,6 +338,8 @@ impl fmt::Debug for SignedRequestHeaders {
             .finish()
     }
 }
+
+display_as_redacted_debug!(SignedRequestHeaders);
 
 impl From<core::SignedRequestHeaders> for SignedRequestHeaders {
     fn from(headers: core::SignedRequestHeaders) -> Self {

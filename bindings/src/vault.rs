@@ -253,8 +253,10 @@ impl From<KeyWrapperError> for core::WrapperError {
     }
 }
 
-/// One item of [`Vault::put_batch`]. Rust `Debug` prints the value's length only.
+/// One item of [`Vault::put_batch`]. Rust `Debug`, Kotlin `toString` and Swift
+/// `description`/`debugDescription` print the value's length only.
 #[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct VaultItem {
     /// The item's namespace.
     pub namespace: String,
@@ -279,6 +281,8 @@ impl std::fmt::Debug for VaultItem {
             .finish()
     }
 }
+
+display_as_redacted_debug!(VaultItem);
 
 /// Progress of a data-key rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
