@@ -532,3 +532,49 @@ fn a_format_1_vault_is_migrated() {
         .unwrap();
     assert_eq!(version, 2);
 }
+
+#[test]
+fn an_edited_expiry_or_namespace_tag_is_an_integrity_failure() {
+    // Postponing an expired item's expiry (or clearing it) would make it visible again; a
+    // flipped namespace tag would hide a live item from `list` silently.
+    let f = Fixture::new();
+    f.put("otp", b"123456", &["--ttl", "3600"]);
+    f.database()
+        .execute("UPDATE items SET expires_at = 0", [])
+        .unwrap();
+    f.fails(&["get", "otp"], 4, "integrity");
+
+    let f = Fixture::new();
+    f.put("token", b"live", &[]);
+    f.database()
+        .execute(
+            "UPDATE items SET namespace_tag = zeroblob(length(namespace_tag))",
+            [],
+        )
+        .unwrap();
+    f.fails(&["list"], 4, "integrity");
+    f.fails(&["get", "token"], 4, "integrity");
+}
+
+#[test]
+fn a_deleted_envelope_leaves_no_byte_in_the_database_or_the_wal() {
+    let f = Fixture::new();
+    f.put("card", CANARY, &[]);
+    let envelope: Vec<u8> = f
+        .database()
+        .query_row("SELECT value FROM items", [], |row| row.get(0))
+        .unwrap();
+    assert!(envelope.len() > 32);
+    f.ok(&["delete", "card"], None);
+    // Any 32-byte window of the envelope (its ciphertext and tag) is looked for.
+    let needle = &envelope[envelope.len() - 32..];
+    for file in ["vault.sqlite3", "vault.sqlite3-wal"] {
+        let Ok(bytes) = std::fs::read(f.vault_dir().join(file)) else {
+            continue; // no WAL file at all is fine
+        };
+        assert!(
+            !bytes.windows(needle.len()).any(|window| window == needle),
+            "the deleted envelope is still in {file}"
+        );
+    }
+}
