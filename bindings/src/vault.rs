@@ -295,8 +295,9 @@ pub struct RotationReport {
     pub complete: bool,
 }
 
-/// The encrypted per-account store. Calls block on disk and keystore: make them off the main
-/// thread. Safe from many threads.
+/// The encrypted per-account store. Every call has a blocking form (on the caller's thread:
+/// SQLite and the keystore) and an `*Async` form (`suspend` / `async`) that runs on a worker
+/// thread; UI code uses the async ones. Safe from many threads.
 #[derive(uniffi::Object)]
 pub struct Vault(pub(crate) Arc<core::Vault>);
 
@@ -318,6 +319,142 @@ impl Vault {
     }
 }
 
+impl Vault {
+    /// Runs `call` on a copy of this handle on the runtime's blocking pool, so that the
+    /// caller's thread (Android's main thread, a Swift task's executor) never waits for SQLite
+    /// or the keystore. A cancelled caller stops waiting; the call itself runs to its end (a
+    /// half-done write is never left behind: each vault call is one transaction).
+    async fn off_the_caller_thread<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(Self) -> Result<T, VaultError> + Send + 'static,
+    ) -> Result<T, VaultError> {
+        let vault = Self(Arc::clone(&self.0));
+        tokio::task::spawn_blocking(move || call(vault))
+            .await
+            .map_err(|_| VaultError::Internal {
+                reason: "the vault task did not complete".to_owned(),
+            })?
+    }
+}
+
+/// The same calls as the blocking ones, off the caller's thread: `suspend` in Kotlin, `async`
+/// in Swift. Use these from Android's main thread and from Swift UI code; the blocking forms
+/// are for worker threads (and cheap checks such as `isHardwareBacked`).
+#[uniffi::export(async_runtime = "tokio")]
+impl Vault {
+    /// [`Vault::put`] off the caller's thread.
+    pub async fn put_async(
+        &self,
+        account: String,
+        namespace: String,
+        name: String,
+        value: Vec<u8>,
+        class: DataClass,
+        ttl_seconds: Option<u64>,
+    ) -> Result<(), VaultError> {
+        self.off_the_caller_thread(move |vault| {
+            vault.put(account, namespace, name, value, class, ttl_seconds)
+        })
+        .await
+    }
+
+    /// [`Vault::put_batch`] off the caller's thread.
+    pub async fn put_batch_async(
+        &self,
+        account: String,
+        items: Vec<VaultItem>,
+    ) -> Result<(), VaultError> {
+        self.off_the_caller_thread(move |vault| vault.put_batch(account, items))
+            .await
+    }
+
+    /// [`Vault::get`] off the caller's thread.
+    pub async fn get_async(
+        &self,
+        account: String,
+        namespace: String,
+        name: String,
+    ) -> Result<Option<Vec<u8>>, VaultError> {
+        self.off_the_caller_thread(move |vault| vault.get(account, namespace, name))
+            .await
+    }
+
+    /// [`Vault::contains`] off the caller's thread.
+    pub async fn contains_async(
+        &self,
+        account: String,
+        namespace: String,
+        name: String,
+    ) -> Result<bool, VaultError> {
+        self.off_the_caller_thread(move |vault| vault.contains(account, namespace, name))
+            .await
+    }
+
+    /// [`Vault::delete`] off the caller's thread.
+    pub async fn delete_async(
+        &self,
+        account: String,
+        namespace: String,
+        name: String,
+    ) -> Result<bool, VaultError> {
+        self.off_the_caller_thread(move |vault| vault.delete(account, namespace, name))
+            .await
+    }
+
+    /// [`Vault::list`] off the caller's thread.
+    pub async fn list_async(
+        &self,
+        account: String,
+        namespace: String,
+    ) -> Result<Vec<String>, VaultError> {
+        self.off_the_caller_thread(move |vault| vault.list(account, namespace))
+            .await
+    }
+
+    /// [`Vault::rotate_kek`] off the caller's thread.
+    pub async fn rotate_kek_async(&self, account: String) -> Result<(), VaultError> {
+        self.off_the_caller_thread(move |vault| vault.rotate_kek(account))
+            .await
+    }
+
+    /// [`Vault::rotate_dek`] off the caller's thread.
+    pub async fn rotate_dek_async(
+        &self,
+        account: String,
+        class: DataClass,
+    ) -> Result<RotationReport, VaultError> {
+        self.off_the_caller_thread(move |vault| vault.rotate_dek(account, class))
+            .await
+    }
+
+    /// [`Vault::delete_account`] off the caller's thread.
+    pub async fn delete_account_async(&self, account: String) -> Result<bool, VaultError> {
+        self.off_the_caller_thread(move |vault| vault.delete_account(account))
+            .await
+    }
+
+    /// [`Vault::reset_account`] off the caller's thread.
+    pub async fn reset_account_async(&self, account: String) -> Result<bool, VaultError> {
+        self.off_the_caller_thread(move |vault| vault.reset_account(account))
+            .await
+    }
+
+    /// [`Vault::has_account`] off the caller's thread.
+    pub async fn has_account_async(&self, account: String) -> Result<bool, VaultError> {
+        self.off_the_caller_thread(move |vault| vault.has_account(account))
+            .await
+    }
+
+    /// [`Vault::purge_expired`] off the caller's thread.
+    pub async fn purge_expired_async(&self) -> Result<u64, VaultError> {
+        self.off_the_caller_thread(|vault| vault.purge_expired())
+            .await
+    }
+}
+
+/// The blocking forms: they run on the caller's thread (SQLite, the keystore, maybe a
+/// biometric-bound key). Call them from a worker thread; on Android's main thread or from a UI
+/// task use the `*Async` forms above.
 #[uniffi::export]
 impl Vault {
     /// Stores `value`, replacing any previous one; durable when it returns.
