@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""The public surface of the generated Kotlin or Swift bindings, one declaration per line.
+
+Used by scripts/check-api.sh to keep api/kotlin.api and api/swift.api: what an app developer
+can call, without UniFFI's plumbing (converters, buffers, call status, handles), without the
+test-only exports of feature `ffi-testing`, and without bodies or doc comments, so a diff of
+the snapshot is a diff of the API.
+
+    api_surface.py kotlin|swift FILE
+"""
+
+import re
+import sys
+
+# UniFFI's own names, not our API.
+PLUMBING = re.compile(
+    r"(FfiConverter|Uniffi|uniffi|RustBuffer|ForeignBytes|RustCallStatus|UniFfi|NoPointer|"
+    r"InternalException|ErrorHandler|Disposable\b|FfiType|FfiHandle|ForeignFuture|"
+    r"RustFuture|ContinuationHolder|Cleaner|Callback[A-Z]\w*VTable|UNIFFI_|ffi_rukasec|"
+    r"uniffiRust|lift|lower\b)"
+)
+TEST_ONLY = re.compile(r"\b(Test\w+|ffiTesting\w*|ffi_testing\w*)")
+
+
+def strip_comments(text: str) -> str:
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    return re.sub(r"//[^\n]*", "", text)
+
+
+def normalise(declaration: str) -> str:
+    declaration = re.sub(r"\s+", " ", declaration).strip()
+    declaration = re.sub(r"\s*\{$", "", declaration)
+    return declaration.replace("( ", "(").replace(" )", ")").replace(" ,", ",")
+
+
+def depth_scan(text: str):
+    """Yields (line, brace depth at its start, paren depth at its start)."""
+    braces = parens = 0
+    for line in text.split("\n"):
+        yield line, braces, parens
+        # Strings in generated code are short and balanced; count outside them.
+        code = re.sub(r'"(?:\\.|[^"\\])*"', '""', line)
+        braces += code.count("{") - code.count("}")
+        parens += code.count("(") - code.count(")")
+
+
+def kotlin(text: str) -> list[str]:
+    out, owner, skip, kind = [], None, False, None
+    header = None  # a top-level declaration spanning lines (data class fields)
+    for line, braces, parens in depth_scan(strip_comments(text)):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if braces == 0 and parens == 0:
+            if header is not None:
+                out.append(normalise(header))
+                header = None
+            match = re.match(
+                r"^(?:@\w+(?:\([^)]*\))?\s*)*"
+                r"(?:(public|internal|private|open|sealed|data|enum|abstract|annotation)\s+)*"
+                r"(class|interface|object|fun|val|var|typealias)\s+`?(\w+)",
+                stripped,
+            )
+            if not match:
+                continue
+            owner, kind = match.group(3), match.group(2)
+            skip = bool(
+                re.match(r"^(?:@\w+(?:\([^)]*\))?\s*)*(internal|private)\b", stripped)
+                or PLUMBING.search(owner)
+                or TEST_ONLY.search(owner)
+            )
+            if skip:
+                continue
+            declaration = stripped.split("{")[0]
+            if declaration.count("(") > declaration.count(")"):
+                header = declaration
+            else:
+                out.append(normalise(declaration))
+            continue
+        if skip:
+            continue
+        if header is not None:
+            header += " " + stripped
+            if header.count("(") == header.count(")"):
+                out.append(normalise(header[: header.rindex(")") + 1]))
+                header = None
+            continue
+        # Members of a kept top-level type: one level deep (and nested exception classes).
+        if braces != 1 and not (braces == 2 and kind == "class" and owner.endswith("Exception")):
+            continue
+        if re.match(r"^(internal|private|protected)\b", stripped) or PLUMBING.search(stripped):
+            continue
+        if TEST_ONLY.search(stripped):
+            continue
+        member = re.match(
+            r"^(?:@\w+(?:\([^)]*\))?\s*)*"
+            r"(?:(?:public|open|override|suspend|abstract|data|operator|companion)\s+)*"
+            r"(fun|val|var|class|object|constructor)\b",
+            stripped,
+        )
+        entry = re.match(r"^([A-Z][A-Z0-9_]*)[,;]?$", stripped)
+        if member or (entry and kind == "class"):
+            out.append(f"{owner}: " + normalise(stripped.split("{")[0].split(" = ")[0]))
+    return out
+
+
+def swift(text: str) -> list[str]:
+    out, owner, skip = [], None, False
+    header = None  # a member declaration spanning lines (an init's parameters)
+    for line, braces, parens in depth_scan(strip_comments(text)):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if header is not None:
+            header += " " + stripped
+            if header.count("(") == header.count(")"):
+                out.append(normalise(header[: header.rindex(")") + 1]))
+                header = None
+            continue
+        if parens:
+            continue
+        if braces == 0:
+            match = re.match(
+                r"^(?:(public|open|fileprivate|private|internal|final)\s+)*"
+                r"(class|struct|enum|protocol|extension|func|let|var|typealias)\s+(\w+)",
+                stripped,
+            )
+            if not match:
+                continue
+            owner = match.group(3)
+            public = re.match(r"^(public|open)\b", stripped) or match.group(2) == "extension"
+            skip = not public or bool(PLUMBING.search(owner) or TEST_ONLY.search(owner))
+            if not skip and match.group(2) != "extension":
+                out.append(normalise(stripped.split("{")[0]))
+            continue
+        if skip or braces != 1:
+            continue
+        if PLUMBING.search(stripped) or TEST_ONLY.search(stripped):
+            continue
+        if re.match(r"^(public|open)\s", stripped) or re.match(r"^case\s", stripped) or (
+            re.match(r"^(func|var|init)\b", stripped)
+        ):
+            declaration = f"{owner}: " + stripped.split("{")[0]
+            if declaration.count("(") > declaration.count(")"):
+                header = declaration
+            else:
+                out.append(normalise(declaration))
+    return out
+
+
+def main() -> None:
+    if len(sys.argv) != 3 or sys.argv[1] not in ("kotlin", "swift"):
+        sys.exit("usage: api_surface.py kotlin|swift FILE")
+    text = open(sys.argv[2], encoding="utf-8").read()
+    lines = kotlin(text) if sys.argv[1] == "kotlin" else swift(text)
+    # Sorted: the snapshot follows the API, not the generator's order.
+    for declaration in sorted(set(lines)):
+        print(declaration)
+
+
+if __name__ == "__main__":
+    main()
