@@ -6,7 +6,8 @@ can call, without UniFFI's plumbing (converters, buffers, call status, handles),
 test-only exports of feature `ffi-testing`, and without bodies or doc comments, so a diff of
 the snapshot is a diff of the API.
 
-    api_surface.py kotlin|swift FILE
+    api_surface.py kotlin|swift FILE                  the surface, sorted
+    api_surface.py --undocumented kotlin|swift FILE   our declarations without a doc comment
 """
 
 import re
@@ -17,27 +18,58 @@ PLUMBING = re.compile(
     r"(FfiConverter|Uniffi|uniffi|RustBuffer|ForeignBytes|RustCallStatus|UniFfi|NoPointer|"
     r"InternalException|ErrorHandler|Disposable\b|FfiType|FfiHandle|ForeignFuture|"
     r"RustFuture|ContinuationHolder|Cleaner|Callback[A-Z]\w*VTable|UNIFFI_|ffi_rukasec|"
-    r"uniffiRust|lift|lower\b)"
+    r"uniffiRust|lift|lower\b|NSLock|NoHandle)"
 )
 TEST_ONLY = re.compile(r"\b(Test\w+|ffiTesting\w*|ffi_testing\w*)")
 
 
+DOC = "__DOC__"
+
+
 def strip_comments(text: str) -> str:
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    """Comments removed, line numbers kept; each doc comment leaves a `__DOC__` line."""
+    def blank(match: re.Match, marker: str = "") -> str:
+        return marker + "\n" * match.group(0).count("\n")
+
+    text = re.sub(r"/\*\*.*?\*/", lambda m: blank(m, DOC), text, flags=re.S)
+    text = re.sub(r"/\*.*?\*/", blank, text, flags=re.S)
+    text = re.sub(r"^[ \t]*///[^\n]*", DOC, text, flags=re.M)
     return re.sub(r"//[^\n]*", "", text)
 
 
+def documented(lines: list[str], number: int) -> bool:
+    """Whether the declaration at `number` follows a doc comment (attributes in between)."""
+    for line in reversed(lines[:number]):
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("@", "#if", "#endif")):
+            continue
+        return stripped == DOC
+    return False
+
+
+# Declarations UniFFI writes itself, with no Rust item to carry a doc comment.
+GENERATED = re.compile(
+    r"(companion object|constructor\(noHandle|fun close\(\)|fun destroy\(\)|"
+    r"var (debugDescription|description): String|override fun toString|"
+    r"public required init|init\(unsafeFromHandle|init\(noHandle|: public init\(|"
+    r"class \w+Impl\b|Impl: |: override |: open func |: @Throws\(\w+::class\)override |"
+    r": override suspend |: public static func == |: public func hash|"
+    r"extension |: public var errorDescription|: public var localizedDescription|"
+    r"Exception: override val message|Error: case |var `?reason`?)"
+)
+
+
 def normalise(declaration: str) -> str:
-    declaration = re.sub(r"\s+", " ", declaration).strip()
+    declaration = re.sub(r"\s+", " ", declaration.replace(DOC, " ")).strip()
     declaration = re.sub(r"\s*\{$", "", declaration)
     return declaration.replace("( ", "(").replace(" )", ")").replace(" ,", ",")
 
 
 def depth_scan(text: str):
-    """Yields (line, brace depth at its start, paren depth at its start)."""
+    """Yields (line, brace depth at its start, paren depth at its start, line index)."""
     braces = parens = 0
-    for line in text.split("\n"):
-        yield line, braces, parens
+    for number, line in enumerate(text.split("\n")):
+        yield line, braces, parens, number
         # Strings in generated code are short and balanced; count outside them.
         code = re.sub(r'"(?:\\.|[^"\\])*"', '""', line)
         braces += code.count("{") - code.count("}")
@@ -46,14 +78,14 @@ def depth_scan(text: str):
 
 def kotlin(text: str) -> list[str]:
     out, owner, skip, kind = [], None, False, None
-    header = None  # a top-level declaration spanning lines (data class fields)
-    for line, braces, parens in depth_scan(strip_comments(text)):
+    header, start = None, 0  # a top-level declaration spanning lines (data class fields)
+    for line, braces, parens, number in depth_scan(text):
         stripped = line.strip()
         if not stripped:
             continue
         if braces == 0 and parens == 0:
             if header is not None:
-                out.append(normalise(header))
+                out.append((start, normalise(header)))
                 header = None
             match = re.match(
                 r"^(?:@\w+(?:\([^)]*\))?\s*)*"
@@ -73,16 +105,16 @@ def kotlin(text: str) -> list[str]:
                 continue
             declaration = stripped.split("{")[0]
             if declaration.count("(") > declaration.count(")"):
-                header = declaration
+                header, start = declaration, number
             else:
-                out.append(normalise(declaration))
+                out.append((number, normalise(declaration)))
             continue
         if skip:
             continue
         if header is not None:
             header += " " + stripped
             if header.count("(") == header.count(")"):
-                out.append(normalise(header[: header.rindex(")") + 1]))
+                out.append((start, normalise(header[: header.rindex(")") + 1])))
                 header = None
             continue
         # Members of a kept top-level type: one level deep (and nested exception classes).
@@ -100,21 +132,21 @@ def kotlin(text: str) -> list[str]:
         )
         entry = re.match(r"^([A-Z][A-Z0-9_]*)[,;]?$", stripped)
         if member or (entry and kind == "class"):
-            out.append(f"{owner}: " + normalise(stripped.split("{")[0].split(" = ")[0]))
+            out.append((number, f"{owner}: " + normalise(stripped.split("{")[0].split(" = ")[0])))
     return out
 
 
 def swift(text: str) -> list[str]:
     out, owner, skip = [], None, False
-    header = None  # a member declaration spanning lines (an init's parameters)
-    for line, braces, parens in depth_scan(strip_comments(text)):
+    header, start = None, 0  # a member declaration spanning lines (an init's parameters)
+    for line, braces, parens, number in depth_scan(text):
         stripped = line.strip()
         if not stripped:
             continue
         if header is not None:
             header += " " + stripped
             if header.count("(") == header.count(")"):
-                out.append(normalise(header[: header.rindex(")") + 1]))
+                out.append((start, normalise(header[: header.rindex(")") + 1])))
                 header = None
             continue
         if parens:
@@ -131,7 +163,7 @@ def swift(text: str) -> list[str]:
             public = re.match(r"^(public|open)\b", stripped) or match.group(2) == "extension"
             skip = not public or bool(PLUMBING.search(owner) or TEST_ONLY.search(owner))
             if not skip and match.group(2) != "extension":
-                out.append(normalise(stripped.split("{")[0]))
+                out.append((number, normalise(stripped.split("{")[0])))
             continue
         if skip or braces != 1:
             continue
@@ -142,19 +174,34 @@ def swift(text: str) -> list[str]:
         ):
             declaration = f"{owner}: " + stripped.split("{")[0]
             if declaration.count("(") > declaration.count(")"):
-                header = declaration
+                header, start = declaration, number
             else:
-                out.append(normalise(declaration))
+                out.append((number, normalise(declaration)))
     return out
 
 
 def main() -> None:
-    if len(sys.argv) != 3 or sys.argv[1] not in ("kotlin", "swift"):
-        sys.exit("usage: api_surface.py kotlin|swift FILE")
-    text = open(sys.argv[2], encoding="utf-8").read()
-    lines = kotlin(text) if sys.argv[1] == "kotlin" else swift(text)
+    args = sys.argv[1:]
+    undocumented = args[:1] == ["--undocumented"]
+    if undocumented:
+        args = args[1:]
+    if len(args) != 2 or args[0] not in ("kotlin", "swift"):
+        sys.exit("usage: api_surface.py [--undocumented] kotlin|swift FILE")
+    text = strip_comments(open(args[1], encoding="utf-8").read())
+    found = kotlin(text) if args[0] == "kotlin" else swift(text)
+    if undocumented:
+        # Our declarations without the doc comment their Rust item carries.
+        lines = text.split("\n")
+        missing = [
+            declaration
+            for number, declaration in found
+            if not documented(lines, number) and not GENERATED.search(declaration)
+        ]
+        for declaration in sorted(set(missing)):
+            print(declaration)
+        return
     # Sorted: the snapshot follows the API, not the generator's order.
-    for declaration in sorted(set(lines)):
+    for declaration in sorted({declaration for _, declaration in found}):
         print(declaration)
 
 

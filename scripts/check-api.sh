@@ -2,7 +2,9 @@
 # Fails when the public Kotlin or Swift API changed without its checked-in snapshot: api/kotlin.api
 # and api/swift.api hold every declaration an app can call (scripts/api_surface.py: no UniFFI
 # plumbing, no ffi-testing exports, no bodies or docs). A change of the public surface updates
-# the snapshot in the same commit (--update) and adds a CHANGELOG.md entry.
+# the snapshot in the same commit (--update) and adds a CHANGELOG.md entry. It also fails when a
+# declaration of ours reaches Kotlin or Swift without the doc comment its Rust item carries (the
+# docs an IDE shows; Rust's `missing_docs` lint keeps the Rust side complete).
 #
 #   scripts/check-api.sh [--update]
 #
@@ -43,6 +45,15 @@ fi
 
 status=0
 for language in kotlin swift; do
+  file=$kotlin; [[ $language == swift ]] && file=$swift
+  python3 scripts/api_surface.py --undocumented "$language" "$file" >"$scratch/$language.undocumented"
+  if [[ -s $scratch/$language.undocumented ]]; then
+    echo "error: check-api: $language declarations without a doc comment (document the Rust item):" >&2
+    sed 's/^/  /' "$scratch/$language.undocumented" >&2
+    status=1
+  fi
+done
+for language in kotlin swift; do
   if ! diff -u "api/$language.api" "$scratch/$language.api" >"$scratch/$language.diff"; then
     echo "error: check-api: the public $language API changed (- snapshot, + generated):" >&2
     cat "$scratch/$language.diff" >&2
@@ -54,4 +65,4 @@ if [[ $status -ne 0 ]]; then
        "api/ with it and add a CHANGELOG.md entry" >&2
   exit 1
 fi
-echo "check-api: the Kotlin ($(wc -l <api/kotlin.api)) and Swift ($(wc -l <api/swift.api)) declarations match api/"
+echo "check-api: the Kotlin ($(wc -l <api/kotlin.api)) and Swift ($(wc -l <api/swift.api)) declarations match api/, each with its doc comment"
