@@ -1,5 +1,6 @@
 //! Security events for the app, and the adapter that makes an app listener a core listener.
 
+use crate::numbers;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -82,7 +83,7 @@ pub struct SecurityEvent {
     /// How urgent it is.
     pub severity: Severity,
     /// When, in milliseconds since the Unix epoch.
-    pub timestamp_ms: u64,
+    pub timestamp_ms: i64,
     /// Non-secret facts about it.
     pub details: HashMap<String, String>,
 }
@@ -120,7 +121,7 @@ impl From<&core::SecurityEvent> for SecurityEvent {
         Self {
             kind,
             severity: event.severity.into(),
-            timestamp_ms: event.timestamp_ms,
+            timestamp_ms: numbers::long(event.timestamp_ms),
             details,
         }
     }
@@ -162,22 +163,22 @@ pub(crate) fn to_core_listener(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct EventStats {
     /// Events emitted by the core.
-    pub emitted: u64,
+    pub emitted: i64,
     /// Events the listener handled without error.
-    pub delivered: u64,
+    pub delivered: i64,
     /// Events dropped because the listener was too slow.
-    pub dropped: u64,
+    pub dropped: i64,
     /// Events whose listener call threw.
-    pub listener_failures: u64,
+    pub listener_failures: i64,
 }
 
 impl From<core::EventStats> for EventStats {
     fn from(stats: core::EventStats) -> Self {
         Self {
-            emitted: stats.emitted,
-            delivered: stats.delivered,
-            dropped: stats.dropped,
-            listener_failures: stats.listener_failures,
+            emitted: numbers::long(stats.emitted),
+            delivered: numbers::long(stats.delivered),
+            dropped: numbers::long(stats.dropped),
+            listener_failures: numbers::long(stats.listener_failures),
         }
     }
 }

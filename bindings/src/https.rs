@@ -11,6 +11,7 @@ use rukasec_core::tls as core;
 use rukasec_core::tls::redact::{RedactedBody, RedactedHeader, RedactedUrl};
 
 use crate::guard::{guard_future, guard_with};
+use crate::numbers;
 use crate::{DeviceKey, PinChecker, PinOutcome, PinPolicy, SignOptions, TlsError};
 
 /// A fixed address for a host name (the certificate is still verified for the name).
@@ -34,16 +35,16 @@ pub struct HttpsClientOptions {
     pub extra_roots_der: Vec<Vec<u8>>,
     /// Time allowed to open a connection (TCP and TLS handshake), in milliseconds.
     #[uniffi(default = 10000)]
-    pub connect_timeout_ms: u64,
+    pub connect_timeout_ms: i64,
     /// Time allowed for a whole request, redirects and body included, in milliseconds.
     #[uniffi(default = 30000)]
-    pub request_timeout_ms: u64,
+    pub request_timeout_ms: i64,
     /// Largest response body accepted, in bytes.
     #[uniffi(default = 10485760)]
-    pub max_response_bytes: u64,
+    pub max_response_bytes: i64,
     /// Redirects followed at most (each hop is pinned); 0 refuses every redirect.
     #[uniffi(default = 5)]
-    pub max_redirects: u32,
+    pub max_redirects: i32,
     /// Fixed addresses for host names.
     #[uniffi(default)]
     pub resolve: Vec<HostAddress>,
@@ -79,10 +80,23 @@ impl TryFrom<HttpsClientOptions> for core::ClientOptions {
                 extra_roots: options.extra_roots_der,
                 ..defaults.tls
             },
-            connect_timeout: Duration::from_millis(options.connect_timeout_ms),
-            request_timeout: Duration::from_millis(options.request_timeout_ms),
-            max_response_bytes: options.max_response_bytes,
-            max_redirects: usize::try_from(options.max_redirects).unwrap_or(usize::MAX),
+            connect_timeout: Duration::from_millis(numbers::non_negative(
+                options.connect_timeout_ms,
+                "connectTimeoutMs",
+            )?),
+            request_timeout: Duration::from_millis(numbers::non_negative(
+                options.request_timeout_ms,
+                "requestTimeoutMs",
+            )?),
+            max_response_bytes: numbers::non_negative(
+                options.max_response_bytes,
+                "maxResponseBytes",
+            )?,
+            max_redirects: usize::try_from(numbers::non_negative_i32(
+                options.max_redirects,
+                "maxRedirects",
+            )?)
+            .unwrap_or(usize::MAX),
             resolve,
             report_context: core::ReportContext {
                 app_id: options.app_id,
@@ -177,7 +191,7 @@ impl From<HttpRequest> for core::HttpRequest {
 #[uniffi::export(Debug, Display)]
 pub struct HttpResponse {
     /// The status code.
-    pub status: u16,
+    pub status: i32,
     /// The URL of the final hop (after redirects).
     pub url: String,
     /// `HTTP/1.1`, `HTTP/2.0`.
@@ -191,7 +205,7 @@ pub struct HttpResponse {
 impl From<core::HttpResponse> for HttpResponse {
     fn from(response: core::HttpResponse) -> Self {
         Self {
-            status: response.status,
+            status: i32::from(response.status),
             url: response.url,
             version: response.version,
             headers: headers_from(response.headers),
@@ -289,10 +303,10 @@ impl HttpsClient {
 
     /// Sends the pin-failure reports waiting to go out (identical ones at most once a day);
     /// returns how many were sent. `suspend` in Kotlin, `async` in Swift.
-    pub async fn flush_reports(&self) -> Result<u32, TlsError> {
+    pub async fn flush_reports(&self) -> Result<i32, TlsError> {
         guard_future(async {
             let sent = self.0.flush_reports().await;
-            Ok::<_, Error>(u32::try_from(sent).unwrap_or(u32::MAX))
+            Ok::<_, Error>(numbers::int(sent))
         })
         .await
     }
@@ -435,7 +449,7 @@ mod redaction_tests {
             namespace: "tokens".to_owned(),
             name: "refresh".to_owned(),
             value: canary.as_bytes().to_vec(),
-            class: crate::DataClass::Restricted,
+            data_class: crate::DataClass::Restricted,
             ttl_seconds: None,
         };
         for printed in [

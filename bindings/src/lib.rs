@@ -31,6 +31,7 @@ mod error;
 mod events;
 mod guard;
 mod https;
+mod numbers;
 mod rukasec;
 mod signing;
 #[cfg(feature = "ffi-testing")]

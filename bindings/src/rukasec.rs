@@ -30,7 +30,7 @@ pub struct SelfTestReport {
     /// One result per test.
     pub results: Vec<KatResult>,
     /// How long the run took, in microseconds.
-    pub duration_us: u64,
+    pub duration_us: i64,
 }
 
 impl From<core_selftest::SelfTestReport> for SelfTestReport {
@@ -45,7 +45,7 @@ impl From<core_selftest::SelfTestReport> for SelfTestReport {
                     passed: r.passed,
                 })
                 .collect(),
-            duration_us: u64::try_from(report.duration.as_micros()).unwrap_or(u64::MAX),
+            duration_us: i64::try_from(report.duration.as_micros()).unwrap_or(i64::MAX),
         }
     }
 }
@@ -122,8 +122,11 @@ impl RukaSec {
 
     /// Waits up to `timeout_ms` until every event emitted so far reached the listener. Returns
     /// whether it did. Never call it from the listener itself.
-    pub fn flush_events(&self, timeout_ms: u64) -> Result<bool, RukaSecError> {
-        guard(|| Ok::<_, RukaSecError>(self.0.events().flush(Duration::from_millis(timeout_ms))))
+    pub fn flush_events(&self, timeout_ms: i64) -> Result<bool, RukaSecError> {
+        guard(|| {
+            let timeout = crate::numbers::non_negative(timeout_ms, "timeoutMs")?;
+            Ok::<_, rukasec_core::Error>(self.0.events().flush(Duration::from_millis(timeout)))
+        })
     }
 
     /// Counters of the event stream.

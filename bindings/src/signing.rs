@@ -14,6 +14,7 @@ use rukasec_core::signing as core;
 use rukasec_core::{Error, SignatureFailure};
 
 use crate::guard::guard_with;
+use crate::numbers;
 use crate::{HttpRequest, RukaSecError, Vault};
 
 /// What can go wrong in a signing or verifying call. Kotlin sees `SignatureException`, Swift a
@@ -265,7 +266,7 @@ pub struct SignOptions {
     pub components: Option<Vec<String>>,
     /// When set, the signature carries `expires` this many seconds after `created`.
     #[uniffi(default = None)]
-    pub expires_in_seconds: Option<u64>,
+    pub expires_in_seconds: Option<i64>,
     /// The `nonce` parameter; `null`/`nil`: a fresh random one unless `no_nonce`.
     #[uniffi(default = None)]
     pub nonce: Option<String>,
@@ -296,7 +297,12 @@ impl TryFrom<SignOptions> for core::SignOptions {
         Ok(Self {
             label: options.label,
             components,
-            expires_in: options.expires_in_seconds.map(Duration::from_secs),
+            expires_in: options
+                .expires_in_seconds
+                .map(|seconds| {
+                    numbers::non_negative(seconds, "expiresInSeconds").map(Duration::from_secs)
+                })
+                .transpose()?,
             nonce: options.nonce,
             no_nonce: options.no_nonce,
             tag: options.tag,
@@ -482,10 +488,10 @@ pub struct VerifierOptions {
     pub require_created: bool,
     /// Oldest accepted `created`, in seconds before now.
     #[uniffi(default = 300)]
-    pub max_age_seconds: u64,
+    pub max_age_seconds: i64,
     /// Clock difference tolerated between signer and verifier, in seconds.
     #[uniffi(default = 30)]
-    pub clock_skew_seconds: u64,
+    pub clock_skew_seconds: i64,
     /// Whether a `nonce` must be present on every request (a nonce present is always checked
     /// for replay).
     #[uniffi(default = false)]
@@ -496,10 +502,10 @@ pub struct VerifierOptions {
     pub require_nonce_for_unsafe_methods: bool,
     /// Most nonces remembered.
     #[uniffi(default = 10000)]
-    pub replay_cache_capacity: u64,
+    pub replay_cache_capacity: i64,
     /// Most nonces remembered for one key id (a key that floods evicts only its own).
     #[uniffi(default = 1000)]
-    pub replay_cache_per_key: u64,
+    pub replay_cache_per_key: i64,
     /// The label of the signature to check; `null`/`nil`: the first that verifies.
     #[uniffi(default = None)]
     pub label: Option<String>,
@@ -524,14 +530,26 @@ impl TryFrom<VerifierOptions> for core::VerifierOptions {
             required,
             require_digest_with_body: options.require_digest_with_body,
             require_created: options.require_created,
-            max_age: Duration::from_secs(options.max_age_seconds),
-            clock_skew: Duration::from_secs(options.clock_skew_seconds),
+            max_age: Duration::from_secs(numbers::non_negative(
+                options.max_age_seconds,
+                "maxAgeSeconds",
+            )?),
+            clock_skew: Duration::from_secs(numbers::non_negative(
+                options.clock_skew_seconds,
+                "clockSkewSeconds",
+            )?),
             require_nonce: options.require_nonce,
             require_nonce_for_unsafe_methods: options.require_nonce_for_unsafe_methods,
-            replay_cache_capacity: usize::try_from(options.replay_cache_capacity)
-                .unwrap_or(usize::MAX),
-            replay_cache_per_key: usize::try_from(options.replay_cache_per_key)
-                .unwrap_or(usize::MAX),
+            replay_cache_capacity: usize::try_from(numbers::non_negative(
+                options.replay_cache_capacity,
+                "replayCacheCapacity",
+            )?)
+            .unwrap_or(usize::MAX),
+            replay_cache_per_key: usize::try_from(numbers::non_negative(
+                options.replay_cache_per_key,
+                "replayCachePerKey",
+            )?)
+            .unwrap_or(usize::MAX),
             label: options.label,
             tag: options.tag,
         })
@@ -548,9 +566,9 @@ pub struct VerifiedSignature {
     /// The components it covers, as identifiers (`"@method"` with its quotes).
     pub components: Vec<String>,
     /// `created`, Unix seconds.
-    pub created: Option<u64>,
+    pub created: Option<i64>,
     /// `expires`, Unix seconds.
-    pub expires: Option<u64>,
+    pub expires: Option<i64>,
     /// `nonce`.
     pub nonce: Option<String>,
     /// `tag`.
@@ -569,8 +587,8 @@ impl TryFrom<core::VerifiedSignature> for VerifiedSignature {
                 .iter()
                 .map(core::Component::identifier)
                 .collect::<Result<_, _>>()?,
-            created: verified.created,
-            expires: verified.expires,
+            created: verified.created.map(numbers::long),
+            expires: verified.expires.map(numbers::long),
             nonce: verified.nonce,
             tag: verified.tag,
         })

@@ -61,8 +61,8 @@ impl TestTlsServer {
     }
 
     /// The port it listens on.
-    pub fn port(&self) -> u16 {
-        self.server.addr().port()
+    pub fn port(&self) -> i32 {
+        i32::from(self.server.addr().port())
     }
 
     /// `127.0.0.1:PORT`, for `HttpsClientOptions.resolve`.
@@ -122,8 +122,8 @@ impl TestTlsServer {
     }
 
     /// Requests it has received (handshakes refused by the client do not count).
-    pub fn request_count(&self) -> u32 {
-        u32::try_from(self.server.requests().len()).unwrap_or(u32::MAX)
+    pub fn request_count(&self) -> i32 {
+        i32::try_from(self.server.requests().len()).unwrap_or(i32::MAX)
     }
 }
 

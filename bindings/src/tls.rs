@@ -243,7 +243,7 @@ pub struct DomainPin {
     /// When the pins stop applying, in milliseconds since the Unix epoch (`null`/`nil`: never);
     /// after it only normal certificate verification applies, with a `PinSetExpired` event.
     #[uniffi(default = None)]
-    pub expires_unix_ms: Option<u64>,
+    pub expires_unix_ms: Option<i64>,
     /// Whether a mismatch refuses the connection (`false`: report-only, an event and a report).
     #[uniffi(default = true)]
     pub enforce: bool,
@@ -263,6 +263,7 @@ impl TryFrom<DomainPin> for core::DomainPolicy {
             .collect::<Result<Vec<_>, _>>()?;
         let mut policy = Self::new(&domain.pattern, domain.include_subdomains, pins)?;
         if let Some(ms) = domain.expires_unix_ms {
+            let ms = crate::numbers::non_negative(ms, "expiresUnixMs")?;
             let at = UNIX_EPOCH
                 .checked_add(Duration::from_millis(ms))
                 .ok_or_else(|| Error::InvalidInput {
@@ -294,9 +295,9 @@ impl From<&core::DomainPolicy> for DomainPin {
     }
 }
 
-fn unix_ms(at: SystemTime) -> u64 {
+fn unix_ms(at: SystemTime) -> i64 {
     at.duration_since(UNIX_EPOCH).map_or(0, |since| {
-        u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
     })
 }
 
@@ -411,7 +412,7 @@ impl PinChecker {
     /// Sends the pin-failure reports this checker queued (identical ones at most once a day)
     /// and waits for them; returns how many went out. They are sent in the background anyway:
     /// this is for an app about to stop. `suspend` in Kotlin, `async` in Swift.
-    pub async fn flush_reports(&self) -> Result<u32, TlsError> {
+    pub async fn flush_reports(&self) -> Result<i32, TlsError> {
         let checker = Arc::clone(&self.0);
         let sent = tokio::task::spawn_blocking(move || {
             guard_with::<_, Error, TlsError>(|| Ok(checker.flush_reports()))
@@ -420,7 +421,7 @@ impl PinChecker {
         .map_err(|_| TlsError::Internal {
             reason: "the report task did not complete".to_owned(),
         })??;
-        Ok(u32::try_from(sent).unwrap_or(u32::MAX))
+        Ok(crate::numbers::int(sent))
     }
 }
 
@@ -494,11 +495,11 @@ impl PolicyUpdater {
     }
 
     /// The version of the installed policy, under the same conditions as `installed`.
-    pub fn installed_version(&self) -> Result<Option<u64>, TlsError> {
+    pub fn installed_version(&self) -> Result<Option<i64>, TlsError> {
         guard_with(|| {
             self.0
                 .installed(SystemTime::now())
-                .map(|signed| signed.map(|signed| signed.version))
+                .map(|signed| signed.map(|signed| crate::numbers::long(signed.version)))
         })
     }
 }
@@ -679,7 +680,7 @@ mod tests {
         ));
         let far_future = DomainPin {
             pins: vec![PIN_A.to_owned(), PIN_B.to_owned()],
-            expires_unix_ms: Some(u64::MAX),
+            expires_unix_ms: Some(i64::MAX),
             ..one_pin
         };
         assert!(matches!(

@@ -10,6 +10,7 @@ use rukasec_core::secret::SecretBytes;
 use rukasec_core::vault as core;
 
 use crate::guard::guard_with;
+use crate::numbers;
 
 /// How sensitive an item is; each class has its own data key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -178,9 +179,9 @@ pub trait KeyWrapper: Send + Sync {
 #[uniffi::export(with_foreign)]
 pub trait RollbackAnchorStore: Send + Sync {
     /// The anchor `name`, or `None` when none is stored.
-    fn load(&self, name: String) -> Result<Option<u64>, KeyWrapperError>;
-    /// Stores the anchor `name` durably.
-    fn store(&self, name: String, value: u64) -> Result<(), KeyWrapperError>;
+    fn load(&self, name: String) -> Result<Option<i64>, KeyWrapperError>;
+    /// Stores the anchor `name` durably (never negative).
+    fn store(&self, name: String, value: i64) -> Result<(), KeyWrapperError>;
     /// Deletes the anchor `name`; a missing one is not an error.
     fn delete(&self, name: String) -> Result<(), KeyWrapperError>;
 }
@@ -222,14 +223,29 @@ impl core::KeyWrapper for ForeignKeyWrapper {
 
     fn load_anchor(&self, name: &str) -> Result<Option<u64>, core::WrapperError> {
         match &self.1 {
-            Some(anchors) => anchors.load(name.to_owned()).map_err(Into::into),
+            Some(anchors) => match anchors.load(name.to_owned()) {
+                Ok(Some(value)) => {
+                    u64::try_from(value)
+                        .map(Some)
+                        .map_err(|_| core::WrapperError::Failed {
+                            reason: "the anchor store returned a negative anchor".to_owned(),
+                        })
+                }
+                Ok(None) => Ok(None),
+                Err(error) => Err(error.into()),
+            },
             None => Ok(None),
         }
     }
 
     fn store_anchor(&self, name: &str, value: u64) -> Result<(), core::WrapperError> {
         match &self.1 {
-            Some(anchors) => anchors.store(name.to_owned(), value).map_err(Into::into),
+            Some(anchors) => {
+                let value = i64::try_from(value).map_err(|_| core::WrapperError::Failed {
+                    reason: "the anchor does not fit a signed 64-bit integer".to_owned(),
+                })?;
+                anchors.store(name.to_owned(), value).map_err(Into::into)
+            }
             None => Ok(()),
         }
     }
@@ -265,9 +281,9 @@ pub struct VaultItem {
     /// The value.
     pub value: Vec<u8>,
     /// Its data class.
-    pub class: DataClass,
-    /// Time to live in seconds; `null`/`nil` keeps it until deleted.
-    pub ttl_seconds: Option<u64>,
+    pub data_class: DataClass,
+    /// Time to live in seconds; `null`/`nil` keeps it until deleted (never negative).
+    pub ttl_seconds: Option<i64>,
 }
 
 impl std::fmt::Debug for VaultItem {
@@ -276,7 +292,7 @@ impl std::fmt::Debug for VaultItem {
             .field("namespace", &self.namespace)
             .field("name", &self.name)
             .field("value", &format_args!("<{} bytes>", self.value.len()))
-            .field("class", &self.class)
+            .field("data_class", &self.data_class)
             .field("ttl_seconds", &self.ttl_seconds)
             .finish()
     }
@@ -284,13 +300,20 @@ impl std::fmt::Debug for VaultItem {
 
 display_as_redacted_debug!(VaultItem);
 
+/// A time to live from the boundary: seconds, never negative.
+fn ttl(seconds: Option<i64>) -> Result<Option<Duration>, Error> {
+    seconds
+        .map(|seconds| numbers::non_negative(seconds, "ttlSeconds").map(Duration::from_secs))
+        .transpose()
+}
+
 /// Progress of a data-key rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct RotationReport {
     /// The class's data-key version now in use.
-    pub active_version: u32,
+    pub active_version: i64,
     /// Items re-encrypted.
-    pub reencrypted: u64,
+    pub reencrypted: i64,
     /// Whether every item uses the active version.
     pub complete: bool,
 }
@@ -349,11 +372,11 @@ impl Vault {
         namespace: String,
         name: String,
         value: Vec<u8>,
-        class: DataClass,
-        ttl_seconds: Option<u64>,
+        data_class: DataClass,
+        ttl_seconds: Option<i64>,
     ) -> Result<(), VaultError> {
         self.off_the_caller_thread(move |vault| {
-            vault.put(account, namespace, name, value, class, ttl_seconds)
+            vault.put(account, namespace, name, value, data_class, ttl_seconds)
         })
         .await
     }
@@ -421,9 +444,9 @@ impl Vault {
     pub async fn rotate_dek_async(
         &self,
         account: String,
-        class: DataClass,
+        data_class: DataClass,
     ) -> Result<RotationReport, VaultError> {
-        self.off_the_caller_thread(move |vault| vault.rotate_dek(account, class))
+        self.off_the_caller_thread(move |vault| vault.rotate_dek(account, data_class))
             .await
     }
 
@@ -446,7 +469,7 @@ impl Vault {
     }
 
     /// [`Vault::purge_expired`] off the caller's thread.
-    pub async fn purge_expired_async(&self) -> Result<u64, VaultError> {
+    pub async fn purge_expired_async(&self) -> Result<i64, VaultError> {
         self.off_the_caller_thread(|vault| vault.purge_expired())
             .await
     }
@@ -464,37 +487,36 @@ impl Vault {
         namespace: String,
         name: String,
         value: Vec<u8>,
-        class: DataClass,
-        ttl_seconds: Option<u64>,
+        data_class: DataClass,
+        ttl_seconds: Option<i64>,
     ) -> Result<(), VaultError> {
         let value = SecretBytes::new(value);
         guard_with(|| {
+            let ttl = ttl(ttl_seconds)?;
             // Encrypting needs the value's bytes.
             let bytes = value.expose_secret();
-            self.0.put(
-                &account,
-                &namespace,
-                &name,
-                bytes,
-                class.into(),
-                ttl_seconds.map(Duration::from_secs),
-            )
+            self.0
+                .put(&account, &namespace, &name, bytes, data_class.into(), ttl)
         })
     }
 
     /// Stores every item, all or none, in one durable transaction.
     pub fn put_batch(&self, account: String, items: Vec<VaultItem>) -> Result<(), VaultError> {
-        let items: Vec<core::PutItem> = items
-            .into_iter()
-            .map(|item| core::PutItem {
-                namespace: item.namespace,
-                name: item.name,
-                value: SecretBytes::new(item.value),
-                class: item.class.into(),
-                ttl: item.ttl_seconds.map(Duration::from_secs),
-            })
-            .collect();
-        guard_with(|| self.0.put_batch(&account, &items))
+        guard_with(|| {
+            let items = items
+                .into_iter()
+                .map(|item| {
+                    Ok(core::PutItem {
+                        ttl: ttl(item.ttl_seconds)?,
+                        namespace: item.namespace,
+                        name: item.name,
+                        value: SecretBytes::new(item.value),
+                        class: item.data_class.into(),
+                    })
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+            self.0.put_batch(&account, &items)
+        })
     }
 
     /// The value, or `null`/`nil` when absent or expired.
@@ -546,14 +568,14 @@ impl Vault {
     pub fn rotate_dek(
         &self,
         account: String,
-        class: DataClass,
+        data_class: DataClass,
     ) -> Result<RotationReport, VaultError> {
         guard_with(|| {
             self.0
-                .rotate_dek(&account, class.into())
+                .rotate_dek(&account, data_class.into())
                 .map(|p| RotationReport {
-                    active_version: p.active_version,
-                    reencrypted: u64::try_from(p.reencrypted).unwrap_or(u64::MAX),
+                    active_version: i64::from(p.active_version),
+                    reencrypted: numbers::count(p.reencrypted),
                     complete: p.complete,
                 })
         })
@@ -580,11 +602,7 @@ impl Vault {
     }
 
     /// Deletes every expired item; returns how many.
-    pub fn purge_expired(&self) -> Result<u64, VaultError> {
-        guard_with(|| {
-            self.0
-                .purge_expired()
-                .map(|n| u64::try_from(n).unwrap_or(u64::MAX))
-        })
+    pub fn purge_expired(&self) -> Result<i64, VaultError> {
+        guard_with(|| self.0.purge_expired().map(numbers::count))
     }
 }

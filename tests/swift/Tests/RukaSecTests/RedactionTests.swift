@@ -60,7 +60,7 @@ final class RedactionTests: XCTestCase {
 
     func testVaultItemsPrintTheValueLengthOnly() {
         let item = VaultItem(namespace: "tokens", name: "refresh", value: Data("canary-vault-value-3c3c".utf8),
-                             class: .restricted, ttlSeconds: nil)
+                             dataClass: .restricted, ttlSeconds: nil)
         for printed in renderings(item) {
             assertRedacted(printed, ["canary-vault-value-3c3c"])
             XCTAssertTrue(printed.contains("refresh") && printed.contains("23 bytes"), printed)

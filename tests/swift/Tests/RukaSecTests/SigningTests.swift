@@ -287,7 +287,7 @@ final class SigningTests: XCTestCase {
         XCTAssertEqual(first, again)
         XCTAssertNotEqual(try DeviceKey.loadOrCreate(vault: vault, account: "bob").publicKey().thumbprint, first.thumbprint)
         try vault.put(account: "carol", namespace: "rukasec.signing", name: "device-key", value: Data([1, 2, 3]),
-                      class: .restricted, ttlSeconds: nil)
+                      dataClass: .restricted, ttlSeconds: nil)
         assertSignatureError("Storage", try DeviceKey.loadOrCreate(vault: vault, account: "carol"))
     }
 

@@ -16,7 +16,7 @@ let katCount = 6
 
 /// Every wait in these tests gives up after this long, so a bug fails a test instead of hanging.
 let waitSeconds: Double = 10
-let waitMs: UInt64 = 10_000
+let waitMs: Int64 = 10_000
 
 // MARK: - Fixtures
 

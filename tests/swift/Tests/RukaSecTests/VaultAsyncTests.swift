@@ -53,7 +53,7 @@ final class VaultAsyncTests: XCTestCase {
         // The call into Rust starts on this thread; the blocking form would run the keystore on it.
         let caller = pthread_self()
         try await vault.putAsync(account: account, namespace: "tokens", name: "refresh", value: Data("r1".utf8),
-                                 class: .restricted, ttlSeconds: nil)
+                                 dataClass: .restricted, ttlSeconds: nil)
         wrapper.recording = false
         XCTAssertFalse(wrapper.threads.isEmpty, "the keystore was not called")
         XCTAssertFalse(wrapper.threads.contains { pthread_equal($0, caller) != 0 }, "the keystore ran on the caller's thread")
@@ -62,7 +62,7 @@ final class VaultAsyncTests: XCTestCase {
         wrapper.recording = true
         let here = pthread_self()
         try vault.put(account: "other@example.test", namespace: "tokens", name: "x", value: Data("1".utf8),
-                      class: .restricted, ttlSeconds: nil)
+                      dataClass: .restricted, ttlSeconds: nil)
         wrapper.recording = false
         XCTAssertTrue(wrapper.threads.contains { pthread_equal($0, here) != 0 })
     }
@@ -71,9 +71,9 @@ final class VaultAsyncTests: XCTestCase {
         let core = try RukaSec(listener: nil)
         let vault = try core.openVault(dir: dir.path, wrapper: HandleKeyWrapper())
         try await vault.putAsync(account: account, namespace: "ns", name: "a", value: Data([1, 2, 3]),
-                                 class: .confidential, ttlSeconds: nil)
+                                 dataClass: .confidential, ttlSeconds: nil)
         try await vault.putBatchAsync(account: account, items: [
-            VaultItem(namespace: "ns", name: "b", value: Data([4]), class: .internal, ttlSeconds: nil),
+            VaultItem(namespace: "ns", name: "b", value: Data([4]), dataClass: .internal, ttlSeconds: nil),
         ])
         let a = try await vault.getAsync(account: account, namespace: "ns", name: "a")
         XCTAssertEqual(a, Data([1, 2, 3]))
@@ -84,7 +84,7 @@ final class VaultAsyncTests: XCTestCase {
         let names = try await vault.listAsync(account: account, namespace: "ns")
         XCTAssertEqual(names, ["a", "b"])
         try await vault.rotateKekAsync(account: account)
-        let report = try await vault.rotateDekAsync(account: account, class: .confidential)
+        let report = try await vault.rotateDekAsync(account: account, dataClass: .confidential)
         XCTAssertTrue(report.complete)
         let deleted = try await vault.deleteAsync(account: account, namespace: "ns", name: "a")
         XCTAssertTrue(deleted)
@@ -93,7 +93,7 @@ final class VaultAsyncTests: XCTestCase {
         let reset = try await vault.resetAccountAsync(account: account)
         XCTAssertTrue(reset)
         try await vault.putAsync(account: account, namespace: "ns", name: "c", value: Data([5]),
-                                 class: .public, ttlSeconds: nil)
+                                 dataClass: .public, ttlSeconds: nil)
         let existed = try await vault.deleteAccountAsync(account: account)
         XCTAssertTrue(existed)
         let has = try await vault.hasAccountAsync(account: account)

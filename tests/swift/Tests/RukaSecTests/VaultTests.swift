@@ -126,13 +126,13 @@ final class VaultTests: XCTestCase {
         ]
         for dataClass in Self.classes {
             try vault.put(account: "alice", namespace: "roundtrip", name: "\(dataClass)",
-                          value: values[dataClass]!, class: dataClass, ttlSeconds: nil)
+                          value: values[dataClass]!, dataClass: dataClass, ttlSeconds: nil)
         }
         // Non-ASCII namespace and name survive in both directions.
         let unicodeNamespace = "profile/é"
         let unicodeName = "ключ 🔑"
         try vault.put(account: "alice", namespace: unicodeNamespace, name: unicodeName,
-                      value: allBytes, class: .confidential, ttlSeconds: nil)
+                      value: allBytes, dataClass: .confidential, ttlSeconds: nil)
 
         for dataClass in Self.classes {
             XCTAssertEqual(try vault.get(account: "alice", namespace: "roundtrip", name: "\(dataClass)"),
@@ -143,9 +143,9 @@ final class VaultTests: XCTestCase {
 
         // A second put replaces the value; the same name in another namespace is another item.
         try vault.put(account: "alice", namespace: "roundtrip", name: "\(DataClass.public)",
-                      value: Data("replaced".utf8), class: .internal, ttlSeconds: nil)
+                      value: Data("replaced".utf8), dataClass: .internal, ttlSeconds: nil)
         try vault.put(account: "alice", namespace: "elsewhere", name: "\(DataClass.public)",
-                      value: Data("other".utf8), class: .public, ttlSeconds: nil)
+                      value: Data("other".utf8), dataClass: .public, ttlSeconds: nil)
         XCTAssertEqual(try vault.get(account: "alice", namespace: "roundtrip", name: "\(DataClass.public)"),
                        Data("replaced".utf8))
         XCTAssertEqual(try vault.get(account: "alice", namespace: "elsewhere", name: "\(DataClass.public)"),
@@ -189,7 +189,7 @@ final class VaultTests: XCTestCase {
         XCTAssertFalse(try vault.delete(account: "nobody", namespace: "ns", name: "x"))
         XCTAssertTrue(wrapper.created.isEmpty, "\(wrapper.created)")
 
-        try vault.put(account: "alice", namespace: "ns", name: "x", value: Data([1]), class: .internal,
+        try vault.put(account: "alice", namespace: "ns", name: "x", value: Data([1]), dataClass: .internal,
                       ttlSeconds: nil)
         XCTAssertNil(try vault.get(account: "alice", namespace: "ns", name: "y"))
         XCTAssertNil(try vault.get(account: "alice", namespace: "other", name: "x"))
@@ -201,9 +201,9 @@ final class VaultTests: XCTestCase {
         let vault = try openVault(HandleKeyWrapper())
         for name in ["c", "a", "b"] {
             try vault.put(account: "alice", namespace: "ns1", name: name, value: Data(name.utf8),
-                          class: .confidential, ttlSeconds: nil)
+                          dataClass: .confidential, ttlSeconds: nil)
         }
-        try vault.put(account: "alice", namespace: "ns2", name: "x", value: Data([0]), class: .public,
+        try vault.put(account: "alice", namespace: "ns2", name: "x", value: Data([0]), dataClass: .public,
                       ttlSeconds: nil)
 
         XCTAssertEqual(try vault.list(account: "alice", namespace: "ns1"), ["a", "b", "c"])
@@ -225,7 +225,7 @@ final class VaultTests: XCTestCase {
         let vault = try openVault(HandleKeyWrapper())
         let items = (0..<100).map { i in
             VaultItem(namespace: "batch", name: String(format: "item-%03d", i), value: randomBytes(1 + i),
-                      class: Self.classes[i % Self.classes.count], ttlSeconds: i % 10 == 0 ? 3600 : nil)
+                      dataClass: Self.classes[i % Self.classes.count], ttlSeconds: i % 10 == 0 ? 3600 : nil)
         }
         try vault.putBatch(account: "alice", items: items.shuffled())
 
@@ -237,8 +237,8 @@ final class VaultTests: XCTestCase {
 
         // All or none: one invalid item and nothing of the batch is stored.
         let mixed = [
-            VaultItem(namespace: "atomic", name: "good", value: Data([1]), class: .public, ttlSeconds: nil),
-            VaultItem(namespace: "atomic", name: "", value: Data([2]), class: .public, ttlSeconds: nil),
+            VaultItem(namespace: "atomic", name: "good", value: Data([1]), dataClass: .public, ttlSeconds: nil),
+            VaultItem(namespace: "atomic", name: "", value: Data([2]), dataClass: .public, ttlSeconds: nil),
         ]
         assertVaultError("InvalidInput", try vault.putBatch(account: "alice", items: mixed), "empty name in batch")
         XCTAssertEqual(try vault.list(account: "alice", namespace: "atomic"), [])
@@ -259,20 +259,20 @@ final class VaultTests: XCTestCase {
             let name = "conf-\(i)"
             expected[name] = randomBytes(32 + i)
             try vault.put(account: "alice", namespace: "ns", name: name, value: expected[name]!,
-                          class: .confidential, ttlSeconds: nil)
+                          dataClass: .confidential, ttlSeconds: nil)
         }
         for i in 0..<3 {
             let name = "pub-\(i)"
             expected[name] = randomBytes(16)
             try vault.put(account: "alice", namespace: "ns", name: name, value: expected[name]!,
-                          class: .public, ttlSeconds: nil)
+                          dataClass: .public, ttlSeconds: nil)
         }
 
-        XCTAssertEqual(try vault.rotateDek(account: "alice", class: .confidential),
+        XCTAssertEqual(try vault.rotateDek(account: "alice", dataClass: .confidential),
                        RotationReport(activeVersion: 2, reencrypted: 10, complete: true))
-        XCTAssertEqual(try vault.rotateDek(account: "alice", class: .confidential),
+        XCTAssertEqual(try vault.rotateDek(account: "alice", dataClass: .confidential),
                        RotationReport(activeVersion: 3, reencrypted: 10, complete: true))
-        XCTAssertEqual(try vault.rotateDek(account: "alice", class: .restricted),
+        XCTAssertEqual(try vault.rotateDek(account: "alice", dataClass: .restricted),
                        RotationReport(activeVersion: 2, reencrypted: 0, complete: true))
 
         for (name, value) in expected {
@@ -280,7 +280,7 @@ final class VaultTests: XCTestCase {
         }
         // New writes use the new key, and a fresh vault reads everything.
         try vault.put(account: "alice", namespace: "ns", name: "after", value: Data("after".utf8),
-                      class: .confidential, ttlSeconds: nil)
+                      dataClass: .confidential, ttlSeconds: nil)
         let reopened = try openVault(wrapper)
         for (name, value) in expected {
             XCTAssertEqual(try reopened.get(account: "alice", namespace: "ns", name: name), value, name)
@@ -295,14 +295,14 @@ final class VaultTests: XCTestCase {
         XCTAssertEqual(rotated.map { $0.details["version"] }, ["2", "3", "2"])
         XCTAssertTrue(rotated.allSatisfy { $0.severity == .info })
 
-        assertVaultError("InvalidInput", try vault.rotateDek(account: "nobody", class: .public), "no account")
+        assertVaultError("InvalidInput", try vault.rotateDek(account: "nobody", dataClass: .public), "no account")
     }
 
     func testRotateKekReplacesTheWrapperKey() throws {
         let wrapper = HandleKeyWrapper()
         let vault = try openVault(wrapper)
         let value = randomBytes(100)
-        try vault.put(account: "alice", namespace: "ns", name: "secret", value: value, class: .restricted,
+        try vault.put(account: "alice", namespace: "ns", name: "secret", value: value, dataClass: .restricted,
                       ttlSeconds: nil)
         let oldAlias = try XCTUnwrap(wrapper.createdKeks.first)
         let oldKekId = wrapper.kekId(oldAlias)
@@ -337,10 +337,10 @@ final class VaultTests: XCTestCase {
         let wrapper = HandleKeyWrapper()
         let vault = try openVault(wrapper)
         try vault.put(account: "alice", namespace: "ns", name: "a", value: Data("alice".utf8),
-                      class: .confidential, ttlSeconds: nil)
+                      dataClass: .confidential, ttlSeconds: nil)
         let aliceAlias = try XCTUnwrap(wrapper.createdKeks.last)
         try vault.put(account: "bob", namespace: "ns", name: "b", value: Data("bob".utf8),
-                      class: .confidential, ttlSeconds: nil)
+                      dataClass: .confidential, ttlSeconds: nil)
         let bobAlias = try XCTUnwrap(wrapper.createdKeks.last)
         XCTAssertNotEqual(aliceAlias, bobAlias)
 
@@ -361,7 +361,7 @@ final class VaultTests: XCTestCase {
 
         // The account can start again, under a new KEK.
         try vault.put(account: "alice", namespace: "ns", name: "a", value: Data("again".utf8),
-                      class: .confidential, ttlSeconds: nil)
+                      dataClass: .confidential, ttlSeconds: nil)
         XCTAssertEqual(try vault.get(account: "alice", namespace: "ns", name: "a"), Data("again".utf8))
         XCTAssertEqual(wrapper.createdKeks.count, 3)
     }
@@ -373,29 +373,29 @@ final class VaultTests: XCTestCase {
         let vault = try openVault(wrapper)
         let value = Data([1, 2, 3])
         assertVaultError("InvalidInput", try vault.put(account: "alice", namespace: "ns", name: "", value: value,
-                                                       class: .public, ttlSeconds: nil), "put, empty name")
+                                                       dataClass: .public, ttlSeconds: nil), "put, empty name")
         assertVaultError("InvalidInput", try vault.get(account: "alice", namespace: "ns", name: ""), "get, empty name")
         assertVaultError("InvalidInput", try vault.contains(account: "alice", namespace: "ns", name: ""),
                          "contains, empty name")
         assertVaultError("InvalidInput", try vault.delete(account: "alice", namespace: "ns", name: ""),
                          "delete, empty name")
         assertVaultError("InvalidInput", try vault.put(account: "", namespace: "ns", name: "x", value: value,
-                                                       class: .public, ttlSeconds: nil), "put, empty account")
+                                                       dataClass: .public, ttlSeconds: nil), "put, empty account")
         assertVaultError("InvalidInput", try vault.list(account: "", namespace: "ns"), "list, empty account")
         assertVaultError("InvalidInput", try vault.deleteAccount(account: ""), "deleteAccount, empty account")
         let long = String(repeating: "n", count: 1025)
         assertVaultError("InvalidInput", try vault.put(account: "alice", namespace: "ns", name: long, value: value,
-                                                       class: .public, ttlSeconds: nil), "put, 1025-byte name")
+                                                       dataClass: .public, ttlSeconds: nil), "put, 1025-byte name")
         // Bytes, not characters: 513 two-byte characters are too long.
         let longUtf8 = String(repeating: "é", count: 513)
         assertVaultError("InvalidInput", try vault.put(account: "alice", namespace: "ns", name: longUtf8,
-                                                       value: value, class: .public, ttlSeconds: nil),
+                                                       value: value, dataClass: .public, ttlSeconds: nil),
                          "put, 1026-byte name")
 
         // Nothing was created, and the vault works afterwards.
         XCTAssertTrue(wrapper.created.isEmpty, "\(wrapper.created)")
         let longest = String(repeating: "n", count: 1024)
-        try vault.put(account: "alice", namespace: "ns", name: longest, value: value, class: .public,
+        try vault.put(account: "alice", namespace: "ns", name: longest, value: value, dataClass: .public,
                       ttlSeconds: nil)
         XCTAssertEqual(try vault.get(account: "alice", namespace: "ns", name: longest), value)
     }
@@ -404,9 +404,9 @@ final class VaultTests: XCTestCase {
         let wrapper = HandleKeyWrapper()
         let first = try openVault(wrapper)
         try first.put(account: "alice", namespace: "ns", name: "old", value: Data("old".utf8),
-                      class: .restricted, ttlSeconds: nil)
+                      dataClass: .restricted, ttlSeconds: nil)
         try first.put(account: "bob", namespace: "ns", name: "b", value: Data("bob".utf8),
-                      class: .restricted, ttlSeconds: nil)
+                      dataClass: .restricted, ttlSeconds: nil)
         let aliceAlias = try XCTUnwrap(wrapper.createdKeks.first)
 
         // The keystore loses alice's key (wiped, restored on another device).
@@ -415,7 +415,7 @@ final class VaultTests: XCTestCase {
         let vault = try openVault(wrapper)
         assertVaultError("KeyUnavailable", try vault.get(account: "alice", namespace: "ns", name: "old"), "get")
         assertVaultError("KeyUnavailable", try vault.put(account: "alice", namespace: "ns", name: "new",
-                                                         value: Data([1]), class: .public, ttlSeconds: nil), "put")
+                                                         value: Data([1]), dataClass: .public, ttlSeconds: nil), "put")
         assertVaultError("KeyUnavailable", try vault.list(account: "alice", namespace: "ns"), "list")
         // Other accounts are not affected.
         XCTAssertEqual(try vault.get(account: "bob", namespace: "ns", name: "b"), Data("bob".utf8))
@@ -430,7 +430,7 @@ final class VaultTests: XCTestCase {
         XCTAssertEqual(events(.vaultAccountDeleted).map { $0.details["mode"] }, ["reset"])
         XCTAssertNil(try vault.get(account: "alice", namespace: "ns", name: "old"))
         try vault.put(account: "alice", namespace: "ns", name: "new", value: Data("new".utf8),
-                      class: .restricted, ttlSeconds: nil)
+                      dataClass: .restricted, ttlSeconds: nil)
         XCTAssertEqual(try vault.get(account: "alice", namespace: "ns", name: "new"), Data("new".utf8))
         XCTAssertEqual(try vault.list(account: "alice", namespace: "ns"), ["new"])
         XCTAssertEqual(try openVault(wrapper).get(account: "alice", namespace: "ns", name: "new"),
@@ -441,7 +441,7 @@ final class VaultTests: XCTestCase {
     func testKeyReplacedBehindTheVaultsBackIsWrongKek() throws {
         let wrapper = HandleKeyWrapper()
         try openVault(wrapper).put(account: "alice", namespace: "ns", name: "x", value: Data("x".utf8),
-                                   class: .internal, ttlSeconds: nil)
+                                   dataClass: .internal, ttlSeconds: nil)
         let alias = try XCTUnwrap(wrapper.createdKeks.first)
 
         // A new key under the same alias (biometric re-enrolment): it opens none of the old handles.
@@ -453,7 +453,7 @@ final class VaultTests: XCTestCase {
         let inner = HandleKeyWrapper()
         let garbling = FaultyKeyWrapper(inner: inner)
         try openVault(garbling, in: "garbling").put(account: "bob", namespace: "ns", name: "y", value: Data("y".utf8),
-                                    class: .internal, ttlSeconds: nil)
+                                    dataClass: .internal, ttlSeconds: nil)
         garbling.fault = .randomUnwrap(count: 74)
         assertVaultError("KeyUnavailable", try openVault(garbling, in: "garbling").get(account: "bob", namespace: "ns", name: "y"),
                          "random unwrap")
@@ -468,7 +468,7 @@ final class VaultTests: XCTestCase {
         let vault = try openVault(wrapper)
         let value = Data("value".utf8)
         // Creating an account only wraps; reading uses the keys it just made.
-        try vault.put(account: "alice", namespace: "ns", name: "x", value: value, class: .confidential,
+        try vault.put(account: "alice", namespace: "ns", name: "x", value: value, dataClass: .confidential,
                       ttlSeconds: nil)
         XCTAssertEqual(try vault.get(account: "alice", namespace: "ns", name: "x"), value)
 
@@ -501,12 +501,12 @@ final class VaultTests: XCTestCase {
             let vault = try openVault(wrapper, in: "fresh-\(fragment)")
             let account = "fresh-\(error)"
             let mapped = assertVaultError("Keystore", try vault.put(account: account, namespace: "ns", name: "x",
-                                                                       value: Data([1]), class: .public,
+                                                                       value: Data([1]), dataClass: .public,
                                                                        ttlSeconds: nil), "\(error)")
             XCTAssertTrue(mapped?.reason.contains(fragment) ?? false, "\(String(describing: mapped))")
             // Nothing half-made: with the keystore back, the account is created normally.
             wrapper.fault = .none
-            try vault.put(account: account, namespace: "ns", name: "x", value: Data([1]), class: .public,
+            try vault.put(account: account, namespace: "ns", name: "x", value: Data([1]), dataClass: .public,
                           ttlSeconds: nil)
             XCTAssertEqual(try vault.get(account: account, namespace: "ns", name: "x"), Data([1]))
         }
@@ -514,7 +514,7 @@ final class VaultTests: XCTestCase {
         // An existing account: loading its keys, and deleting it, fail with the keystore.
         let wrapper = FaultyKeyWrapper()
         try openVault(wrapper, in: "existing").put(account: "alice", namespace: "ns", name: "x", value: Data("x".utf8),
-                                   class: .restricted, ttlSeconds: nil)
+                                   dataClass: .restricted, ttlSeconds: nil)
         wrapper.fault = .throwing(KeyWrapperError.Failed(reason: "hsm offline"))
         let vault = try openVault(wrapper, in: "existing")
         let onLoad = assertVaultError("Keystore", try vault.get(account: "alice", namespace: "ns", name: "x"),
@@ -534,14 +534,14 @@ final class VaultTests: XCTestCase {
         let wrapper = FaultyKeyWrapper(fault: .throwing(appError))
         let vault = try openVault(wrapper)
         let mapped = assertVaultError("Keystore", try vault.put(account: "alice", namespace: "ns", name: "x",
-                                                                   value: Data([1]), class: .public,
+                                                                   value: Data([1]), dataClass: .public,
                                                                    ttlSeconds: nil), "put")
         // The app's message stays in the app: the reason is fixed text.
         XCTAssertFalse(mapped?.reason.contains(appError.message) ?? true, "\(String(describing: mapped))")
 
         // On an existing account too, and the vault recovers once the wrapper does.
         wrapper.fault = .none
-        try vault.put(account: "alice", namespace: "ns", name: "x", value: Data([1]), class: .public,
+        try vault.put(account: "alice", namespace: "ns", name: "x", value: Data([1]), dataClass: .public,
                       ttlSeconds: nil)
         wrapper.fault = .throwing(appError)
         let reopened = try openVault(wrapper)
@@ -561,14 +561,14 @@ final class VaultTests: XCTestCase {
 
     func testTtlExpiresAndPurgeCountsIt() throws {
         let vault = try openVault(HandleKeyWrapper())
-        try vault.put(account: "alice", namespace: "ns", name: "short", value: Data("s".utf8), class: .internal,
+        try vault.put(account: "alice", namespace: "ns", name: "short", value: Data("s".utf8), dataClass: .internal,
                       ttlSeconds: 1)
-        try vault.put(account: "alice", namespace: "ns", name: "long", value: Data("l".utf8), class: .internal,
+        try vault.put(account: "alice", namespace: "ns", name: "long", value: Data("l".utf8), dataClass: .internal,
                       ttlSeconds: 3600)
         try vault.put(account: "alice", namespace: "ns", name: "forever", value: Data("f".utf8),
-                      class: .internal, ttlSeconds: nil)
+                      dataClass: .internal, ttlSeconds: nil)
         try vault.putBatch(account: "bob", items: [
-            VaultItem(namespace: "ns", name: "short", value: Data("b".utf8), class: .public, ttlSeconds: 1),
+            VaultItem(namespace: "ns", name: "short", value: Data("b".utf8), dataClass: .public, ttlSeconds: 1),
         ])
         XCTAssertEqual(try vault.get(account: "alice", namespace: "ns", name: "short"), Data("s".utf8))
         XCTAssertEqual(try vault.list(account: "alice", namespace: "ns"), ["forever", "long", "short"])
@@ -602,7 +602,7 @@ final class VaultTests: XCTestCase {
                     let name = "item-\(i)"
                     let value = Data("\(t)/\(i)".utf8) + randomBytes(i)
                     try vault.put(account: account, namespace: namespace, name: name, value: value,
-                                  class: Self.classes[i % Self.classes.count], ttlSeconds: nil)
+                                  dataClass: Self.classes[i % Self.classes.count], ttlSeconds: nil)
                     let read = try vault.get(account: account, namespace: namespace, name: name)
                     if read != value { errors.with { $0.append("\(namespace)/\(name): read back \(String(describing: read))") } }
                 }
@@ -632,13 +632,13 @@ final class VaultTests: XCTestCase {
         do {
             let vault = try core.openVault(dir: dir.path, wrapper: wrapper, anchors: anchors)
             try vault.put(account: "alice", namespace: "wallet", name: "balance", value: Data("1000".utf8),
-                          class: .confidential, ttlSeconds: nil)
+                          dataClass: .confidential, ttlSeconds: nil)
         }
         let backup = try Data(contentsOf: database)
         do {
             let vault = try core.openVault(dir: dir.path, wrapper: wrapper, anchors: anchors)
             try vault.put(account: "alice", namespace: "wallet", name: "balance", value: Data("0".utf8),
-                          class: .confidential, ttlSeconds: nil)
+                          dataClass: .confidential, ttlSeconds: nil)
         }
         let names = anchors.names
         XCTAssertEqual(names.count, 1, "one anchor per account: \(names)")
@@ -663,7 +663,7 @@ final class VaultTests: XCTestCase {
         let wrapper = HandleKeyWrapper()
         let anchors = MemoryAnchorStore()
         try core.openVault(dir: dir.path, wrapper: wrapper, anchors: anchors)
-            .put(account: "alice", namespace: "ns", name: "x", value: Data([1]), class: .public, ttlSeconds: nil)
+            .put(account: "alice", namespace: "ns", name: "x", value: Data([1]), dataClass: .public, ttlSeconds: nil)
 
         anchors.failLoad.with { $0 = true }
         let error = assertVaultError("Keystore", try core.openVault(dir: dir.path, wrapper: wrapper, anchors: anchors)
@@ -674,7 +674,7 @@ final class VaultTests: XCTestCase {
         anchors.failLoad.with { $0 = false }
         anchors.failStore.with { $0 = true }
         let vault = try core.openVault(dir: dir.path, wrapper: wrapper, anchors: anchors)
-        try vault.put(account: "alice", namespace: "ns", name: "x", value: Data([2]), class: .public, ttlSeconds: nil)
+        try vault.put(account: "alice", namespace: "ns", name: "x", value: Data([2]), dataClass: .public, ttlSeconds: nil)
         XCTAssertEqual(try vault.get(account: "alice", namespace: "ns", name: "x"), Data([2]))
         XCTAssertTrue(events(.vaultKeyUnavailable).contains { $0.details["cause"] == "anchor_not_stored" })
     }
@@ -682,18 +682,18 @@ final class VaultTests: XCTestCase {
 
 /// A `RollbackAnchorStore` in memory (an app keeps it in the Keychain, `ThisDeviceOnly`).
 final class MemoryAnchorStore: RollbackAnchorStore, @unchecked Sendable {
-    private let values = Locked<[String: UInt64]>([:])
+    private let values = Locked<[String: Int64]>([:])
     let failLoad = Locked(false)
     let failStore = Locked(false)
 
     var names: [String] { values.get.keys.sorted() }
 
-    func load(name: String) throws -> UInt64? {
+    func load(name: String) throws -> Int64? {
         if failLoad.get { throw KeyWrapperError.Failed(reason: "anchor store offline") }
         return values.get[name]
     }
 
-    func store(name: String, value: UInt64) throws {
+    func store(name: String, value: Int64) throws {
         if failStore.get { throw KeyWrapperError.Failed(reason: "anchor store offline") }
         values.with { $0[name] = value }
     }

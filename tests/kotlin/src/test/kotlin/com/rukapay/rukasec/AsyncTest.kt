@@ -48,7 +48,7 @@ class AsyncTest {
             val expected = 1 + 2 * calls
             assertTrue(listener.await(expected), "got ${listener.received.size} of $expected events")
             assertTrue(core.flushEvents(WAIT_MS))
-            assertEquals(expected.toULong(), core.eventStats().delivered)
+            assertEquals(expected.toLong(), core.eventStats().delivered)
         }
     }
 
@@ -73,8 +73,8 @@ class AsyncTest {
                 stats = core.eventStats()
             } while (stats.emitted != stats.delivered && System.nanoTime() < deadline)
             assertEquals(stats.emitted, stats.delivered, "$stats")
-            assertTrue(stats.emitted >= 2uL, "$stats")
-            assertEquals(0uL, stats.listenerFailures, "$stats")
+            assertTrue(stats.emitted >= 2L, "$stats")
+            assertEquals(0L, stats.listenerFailures, "$stats")
         }
     }
 

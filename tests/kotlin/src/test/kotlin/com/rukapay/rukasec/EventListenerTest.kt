@@ -23,8 +23,8 @@ class EventListenerTest {
             assertEquals(Severity.INFO, event.severity)
             assertEquals(KAT_COUNT.toString(), event.details["tests"], "details: ${event.details}")
             // A plausible wall-clock time (after 2020-01-01, not in the far future).
-            assertTrue(event.timestampMs > 1_577_836_800_000uL, "timestamp: ${event.timestampMs}")
-            assertTrue(event.timestampMs < System.currentTimeMillis().toULong() + 86_400_000uL)
+            assertTrue(event.timestampMs > 1_577_836_800_000L, "timestamp: ${event.timestampMs}")
+            assertTrue(event.timestampMs < System.currentTimeMillis().toLong() + 86_400_000L)
 
             // The Rust thread is called `rukasec-events`; JNA attaches it to the JVM under a
             // name of its own, so only "not the caller's thread" is asserted.
@@ -34,7 +34,7 @@ class EventListenerTest {
 
             assertTrue(core.flushEvents(WAIT_MS))
             val stats = core.eventStats()
-            assertEquals(EventStats(emitted = 1uL, delivered = 1uL, dropped = 0uL, listenerFailures = 0uL), stats)
+            assertEquals(EventStats(emitted = 1L, delivered = 1L, dropped = 0L, listenerFailures = 0L), stats)
         }
     }
 
@@ -46,7 +46,7 @@ class EventListenerTest {
             assertTrue(listener.await(4), "got ${listener.received.size} of 4 events")
             assertTrue(core.flushEvents(WAIT_MS))
             assertTrue(listener.events.all { it.kind == SecurityEventKind.SELF_TEST_PASSED })
-            assertEquals(4uL, core.eventStats().delivered)
+            assertEquals(4L, core.eventStats().delivered)
         }
     }
 
@@ -80,8 +80,8 @@ class EventListenerTest {
                 assertTrue(latch.await(WAIT_SECONDS, TimeUnit.SECONDS), "missing ${latch.count} events")
                 assertTrue(core.flushEvents(WAIT_MS), "flushEvents timed out")
                 val stats = core.eventStats()
-                val e = expected.toULong()
-                assertEquals(EventStats(emitted = e, delivered = e, dropped = 0uL, listenerFailures = 0uL), stats)
+                val e = expected.toLong()
+                assertEquals(EventStats(emitted = e, delivered = e, dropped = 0L, listenerFailures = 0L), stats)
                 assertEquals(expected, listener.received.size)
                 assertTrue(listener.received.none { it.thread === testThread })
             }
@@ -99,8 +99,8 @@ class EventListenerTest {
             assertTrue(core.flushEvents(WAIT_MS))
             val afterBad = core.eventStats()
             assertEquals(3, bad.calls)
-            assertEquals(3uL, afterBad.listenerFailures, "$afterBad")
-            assertEquals(0uL, afterBad.delivered, "$afterBad")
+            assertEquals(3L, afterBad.listenerFailures, "$afterBad")
+            assertEquals(0L, afterBad.delivered, "$afterBad")
 
             val good = RecordingListener()
             core.setListener(good)
@@ -108,9 +108,9 @@ class EventListenerTest {
             assertTrue(good.await(1), "no event after setListener(good)")
             assertTrue(core.flushEvents(WAIT_MS))
             val afterGood = core.eventStats()
-            assertEquals(3uL, afterGood.listenerFailures, "$afterGood")
-            assertEquals(1uL, afterGood.delivered, "$afterGood")
-            assertEquals(4uL, afterGood.emitted, "$afterGood")
+            assertEquals(3L, afterGood.listenerFailures, "$afterGood")
+            assertEquals(1L, afterGood.delivered, "$afterGood")
+            assertEquals(4L, afterGood.emitted, "$afterGood")
             assertEquals(3, bad.calls, "the replaced listener was called again")
         }
     }
@@ -132,8 +132,8 @@ class EventListenerTest {
             assertTrue(core.flushEvents(WAIT_MS))
             val stats = core.eventStats()
             assertEquals(variants.size, bad.calls)
-            val n = variants.size.toULong()
-            assertEquals(EventStats(emitted = n, delivered = 0uL, dropped = 0uL, listenerFailures = n), stats)
+            val n = variants.size.toLong()
+            assertEquals(EventStats(emitted = n, delivered = 0L, dropped = 0L, listenerFailures = n), stats)
         }
         // The Kotlin face of the error enum: a sealed class whose message carries the reason.
         for (variant in variants) {
@@ -178,7 +178,7 @@ class EventListenerTest {
             assertTrue(seen.await(6))
             assertTrue(core.flushEvents(WAIT_MS))
             val stats = core.eventStats()
-            assertEquals(EventStats(emitted = 6uL, delivered = 3uL, dropped = 0uL, listenerFailures = 3uL), stats)
+            assertEquals(EventStats(emitted = 6L, delivered = 3L, dropped = 0L, listenerFailures = 3L), stats)
         }
     }
 
@@ -202,7 +202,7 @@ class EventListenerTest {
             core.selfTest()
             assertTrue(seen.await(2))
             assertTrue(core.flushEvents(WAIT_MS))
-            assertEquals(EventStats(emitted = 2uL, delivered = 2uL, dropped = 0uL, listenerFailures = 0uL), core.eventStats())
+            assertEquals(EventStats(emitted = 2L, delivered = 2L, dropped = 0L, listenerFailures = 0L), core.eventStats())
             // The delivery thread survived: a good listener gets the next event.
             val good = RecordingListener()
             core.setListener(good)
@@ -226,8 +226,8 @@ class EventListenerTest {
             assertEquals(1, first.received.size)
             assertEquals(1, second.received.size)
             val stats = core.eventStats()
-            assertEquals(3uL, stats.emitted, "$stats")
-            assertEquals(2uL, stats.delivered, "$stats")
+            assertEquals(3L, stats.emitted, "$stats")
+            assertEquals(2L, stats.delivered, "$stats")
 
             // A listener set later on an object created without one.
             core.setListener(first)
@@ -255,8 +255,8 @@ class EventListenerTest {
                 b.selfTest()
                 assertTrue(shared.await(4), "got ${shared.received.size} of 4 events")
                 assertTrue(a.flushEvents(WAIT_MS) && b.flushEvents(WAIT_MS))
-                assertEquals(2uL, a.eventStats().delivered)
-                assertEquals(2uL, b.eventStats().delivered)
+                assertEquals(2L, a.eventStats().delivered)
+                assertEquals(2L, b.eventStats().delivered)
             }
         }
     }

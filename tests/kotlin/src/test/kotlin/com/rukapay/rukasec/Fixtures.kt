@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger
 
 /** How long any wait in these tests may take before the test fails instead of hanging. */
 const val WAIT_SECONDS = 10L
-val WAIT_MS: ULong = (WAIT_SECONDS * 1000).toULong()
+val WAIT_MS: Long = (WAIT_SECONDS * 1000).toLong()
 
 /** Number of known-answer tests in a self-test run (also `details["tests"]` of its event). */
 const val KAT_COUNT = 6

@@ -36,7 +36,7 @@ class RedactionTest {
         assertRedacted("$request", "canary-bearer-77c2")
 
         val response = HttpResponse(
-            status = 200u,
+            status = 200,
             url = "https://api.rukapay.example/v1/balance?session=canary-query-1f3a",
             version = "HTTP/2.0",
             headers = listOf(HttpHeader("Set-Cookie", "sid=canary-cookie-90ab")),

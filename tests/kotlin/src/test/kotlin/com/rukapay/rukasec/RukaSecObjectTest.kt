@@ -140,10 +140,10 @@ class RukaSecObjectTest {
         core.selfTest()
         assertTrue(core.flushEvents(WAIT_MS))
         val stats = core.eventStats()
-        assertEquals(2uL, stats.emitted, "construction + selfTest: $stats")
-        assertEquals(0uL, stats.delivered, "$stats")
-        assertEquals(0uL, stats.dropped, "$stats")
-        assertEquals(0uL, stats.listenerFailures, "$stats")
+        assertEquals(2L, stats.emitted, "construction + selfTest: $stats")
+        assertEquals(0L, stats.delivered, "$stats")
+        assertEquals(0L, stats.dropped, "$stats")
+        assertEquals(0L, stats.listenerFailures, "$stats")
     }
 
     @Test

@@ -116,7 +116,7 @@ class SigningTest {
                 assertEquals(22, verifier.verify(signed(request(), withNonce)).nonce?.length)
                 assertThrows<SignatureException.Malformed> { verifier.verify(signed(request(), without)) }
             }
-            verifier(keys, VerifierOptions(requireNonceForUnsafeMethods = false, replayCachePerKey = 10uL)).use { lenient ->
+            verifier(keys, VerifierOptions(requireNonceForUnsafeMethods = false, replayCachePerKey = 10L)).use { lenient ->
                 assertNull(lenient.verify(signed(request(), without)).nonce)
             }
         }
@@ -129,7 +129,7 @@ class SigningTest {
                 keyId = "device-1",
                 label = "app",
                 components = listOf("\"@method\"", "\"@path\"", "\"content-digest\"", "\"@query-param\";name=\"id\""),
-                expiresInSeconds = 60u,
+                expiresInSeconds = 60L,
                 nonce = "n-123",
                 tag = "rukapay",
                 sha512 = true,
@@ -148,7 +148,7 @@ class SigningTest {
             assertEquals("app", verified.label)
             assertEquals("device-1", verified.keyid)
             assertEquals(listOf("\"@method\"", "\"@path\"", "\"content-digest\"", "\"@query-param\";name=\"id\""), verified.components)
-            assertEquals(60uL, verified.expires!! - verified.created!!)
+            assertEquals(60L, verified.expires!! - verified.created!!)
             assertEquals("n-123", verified.nonce)
             assertEquals("rukapay", verified.tag)
 
@@ -293,8 +293,8 @@ class SigningTest {
                 assertThrows<SignatureException.MissingComponent> { verifier.verify(good) }
             }
             // Already expired for a verifier that accepts nothing older than 0 s, with no skew.
-            val expiring = signed(request(), key.signRequest(request(), SignOptions(keyId = "k1", expiresInSeconds = 0u)))
-            verifier(mapOf("k1" to key.publicKey().spkiDer), VerifierOptions(maxAgeSeconds = 0u, clockSkewSeconds = 0u)).use { verifier ->
+            val expiring = signed(request(), key.signRequest(request(), SignOptions(keyId = "k1", expiresInSeconds = 0L)))
+            verifier(mapOf("k1" to key.publicKey().spkiDer), VerifierOptions(maxAgeSeconds = 0L, clockSkewSeconds = 0L)).use { verifier ->
                 Thread.sleep(1100)
                 assertThrows<SignatureException.Expired> { verifier.verify(expiring) }
             }
@@ -394,7 +394,7 @@ class SigningTest {
                         }
                     }
                     assertTrue(error.reason.startsWith("component-not-in-message"), error.reason)
-                    assertEquals(1u, server.requestCount())
+                    assertEquals(1, server.requestCount())
                 }
             }
         }

@@ -74,13 +74,13 @@ class TlsTest {
             assertEquals("hello from the rukasec test server\n", response.body.decodeToString())
             assertEquals(server.url("/hello"), response.url)
             assertTrue(response.version.startsWith("HTTP/"), response.version)
-            assertEquals(1u, server.requestCount())
+            assertEquals(1, server.requestCount())
 
             // Response headers arrive as records; HSTS is recorded per host; no report is pending.
             val hsts = await { client.send(HttpRequest("GET", server.url("hsts"))) }
             assertTrue(hsts.headers.any { it.name == "strict-transport-security" && "max-age" in it.value }, "${hsts.headers}")
             assertEquals(listOf(server.host()), client.hstsHosts())
-            assertEquals(0u, await { client.flushReports() })
+            assertEquals(0, await { client.flushReports() })
 
             // The policy in force, as records.
             val domain = client.policy().use { it.domains().single() }
@@ -93,7 +93,7 @@ class TlsTest {
         core.httpsClient(options(), policy(OTHER_PIN)).use { client ->
             val error = assertThrows<TlsException.PinMismatch> { await { client.send(HttpRequest("GET", server.url("/"))) } }
             assertTrue(server.host() in error.reason, error.reason)
-            assertEquals(0u, server.requestCount())
+            assertEquals(0, server.requestCount())
             val event = events(SecurityEventKind.PIN_MISMATCH).single()
             assertEquals(Severity.ERROR, event.severity)
             assertEquals(server.host(), event.details["host"])
@@ -135,7 +135,7 @@ class TlsTest {
             core.httpsClient(options.copy(allowTls12 = true), pinned).use { client ->
                 assertEquals(200, await { client.send(HttpRequest("GET", tls12.url("/"))) }.status.toInt())
             }
-            assertEquals(1u, tls12.requestCount())
+            assertEquals(1, tls12.requestCount())
         }
     }
 
@@ -147,7 +147,7 @@ class TlsTest {
             assertTrue("http" in error.reason, error.reason)
             assertThrows<TlsException.InvalidInput> { await { client.send(HttpRequest("GET", "not a url")) } }
         }
-        assertEquals(0u, server.requestCount())
+        assertEquals(0, server.requestCount())
     }
 
     @Test
@@ -165,7 +165,7 @@ class TlsTest {
         core.httpsClient(options(), reportOnly).use { client ->
             assertEquals(PinOutcome.REPORT_ONLY_MISMATCH, client.checkChain(server.host(), chain))
         }
-        val expired = PinPolicy(listOf(DomainPin(server.host(), false, listOf(OTHER_PIN, BACKUP_PIN), 1_000uL, true, null)))
+        val expired = PinPolicy(listOf(DomainPin(server.host(), false, listOf(OTHER_PIN, BACKUP_PIN), 1_000L, true, null)))
         core.pinChecker(expired, emptyList()).use { assertEquals(PinOutcome.EXPIRED, it.checkChain(server.host(), chain)) }
 
         assertEquals(1, events(SecurityEventKind.PIN_MISMATCH).size)
@@ -225,7 +225,7 @@ class TlsTest {
         val policy = PinPolicy.fromJson(json)
         val domains = policy.domains()
         assertEquals(
-            DomainPin("api.rukapay.com", true, listOf(OTHER_PIN, BACKUP_PIN), 4_102_444_800_000uL, true, "https://reports.rukapay.com/pins"),
+            DomainPin("api.rukapay.com", true, listOf(OTHER_PIN, BACKUP_PIN), 4_102_444_800_000L, true, "https://reports.rukapay.com/pins"),
             domains[0],
         )
         assertEquals(DomainPin(pattern = "*.cdn.rukapay.com", pins = listOf(OTHER_PIN), enforce = false), domains[1])
@@ -244,7 +244,7 @@ class TlsTest {
 
             val installed = updater.apply(signedPolicy(keys, version = 3))
             assertEquals(listOf(server.leafPin(), BACKUP_PIN), installed.domains().single().pins)
-            assertEquals(3uL, updater.installedVersion())
+            assertEquals(3L, updater.installedVersion())
             assertEquals(installed.domains(), updater.installed()?.domains())
             assertTrue(store.isFile)
 
@@ -255,7 +255,7 @@ class TlsTest {
             assertThrows<TlsException.PolicySignature> { updater.apply(tampered) }
             assertThrows<TlsException.PolicyExpired> { updater.apply(signedPolicy(keys, version = 5, expires = "2020-01-01T00:00:00Z")) }
             assertThrows<TlsException.InvalidInput> { updater.apply("only.two") }
-            assertEquals(3uL, updater.installedVersion())
+            assertEquals(3L, updater.installedVersion())
 
             // The installed policy drives a client.
             core.httpsClient(options(), installed).use { client ->
@@ -277,12 +277,12 @@ class TlsTest {
         core.openVault(File(dir, "vault").apply { mkdirs() }.path, AesGcmKeyWrapper()).use { vault ->
             core.policyUpdaterInVault(listOf(keys.public.encoded), vault, "device").use { updater ->
                 updater.apply(signedPolicy(keys, version = 7)).close()
-                assertEquals(7uL, updater.installedVersion())
+                assertEquals(7L, updater.installedVersion())
             }
             assertNotNull(vault.get("device", "rukasec.tls", "pin-policy"))
             // A new updater on the same vault sees the installed document.
             core.policyUpdaterInVault(listOf(keys.public.encoded), vault, "device").use { again ->
-                assertEquals(7uL, again.installedVersion())
+                assertEquals(7L, again.installedVersion())
                 assertThrows<TlsException.PolicyRollback> { again.apply(signedPolicy(keys, version = 6)) }
             }
         }

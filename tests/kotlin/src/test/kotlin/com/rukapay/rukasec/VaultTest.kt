@@ -144,8 +144,8 @@ class VaultTest {
                 namespace = "batch",
                 name = "item-%03d".format(i),
                 value = "value $i".toByteArray(),
-                `class` = DataClass.entries[i % DataClass.entries.size],
-                ttlSeconds = if (i % 10 == 0) 3600uL else null,
+                dataClass = DataClass.entries[i % DataClass.entries.size],
+                ttlSeconds = if (i % 10 == 0) 3600L else null,
             )
         }
         vault.putBatch(ALICE, items)
@@ -185,14 +185,14 @@ class VaultTest {
         repeat(3) { i -> vault.put(ALICE, "ns", "pub-$i", byteArrayOf(i.toByte()), DataClass.PUBLIC, null) }
 
         val report = vault.rotateDek(ALICE, DataClass.CONFIDENTIAL)
-        assertEquals(RotationReport(activeVersion = 2u, reencrypted = 5uL, complete = true), report)
+        assertEquals(RotationReport(activeVersion = 2, reencrypted = 5L, complete = true), report)
 
         repeat(5) { i -> assertArrayEquals(byteArrayOf(i.toByte()), vault.get(ALICE, "ns", "conf-$i")) }
         repeat(3) { i -> assertArrayEquals(byteArrayOf(i.toByte()), vault.get(ALICE, "ns", "pub-$i")) }
 
         // A class without items rotates too, with nothing to re-encrypt.
-        assertEquals(RotationReport(2u, 0uL, true), vault.rotateDek(ALICE, DataClass.RESTRICTED))
-        assertEquals(3u, vault.rotateDek(ALICE, DataClass.CONFIDENTIAL).activeVersion)
+        assertEquals(RotationReport(2, 0L, true), vault.rotateDek(ALICE, DataClass.RESTRICTED))
+        assertEquals(3L, vault.rotateDek(ALICE, DataClass.CONFIDENTIAL).activeVersion)
 
         val rotated = events(SecurityEventKind.VAULT_KEY_ROTATED)
         assertEquals(3, rotated.size, "events: $rotated")
@@ -379,8 +379,8 @@ class VaultTest {
 
     @Test
     fun `values with a TTL expire and purgeExpired counts them`() {
-        vault.put(ALICE, "otp", "short", byteArrayOf(1), DataClass.RESTRICTED, 1uL)
-        vault.put(ALICE, "otp", "long", byteArrayOf(2), DataClass.RESTRICTED, 3600uL)
+        vault.put(ALICE, "otp", "short", byteArrayOf(1), DataClass.RESTRICTED, 1L)
+        vault.put(ALICE, "otp", "long", byteArrayOf(2), DataClass.RESTRICTED, 3600L)
         vault.put(ALICE, "otp", "forever", byteArrayOf(3), DataClass.RESTRICTED, null)
         assertArrayEquals(byteArrayOf(1), vault.get(ALICE, "otp", "short"))
 
@@ -389,8 +389,8 @@ class VaultTest {
         assertNull(vault.get(ALICE, "otp", "short"))
         assertFalse(vault.contains(ALICE, "otp", "short"))
         assertEquals(listOf("forever", "long"), vault.list(ALICE, "otp"))
-        assertEquals(1uL, vault.purgeExpired())
-        assertEquals(0uL, vault.purgeExpired())
+        assertEquals(1L, vault.purgeExpired())
+        assertEquals(0L, vault.purgeExpired())
         assertArrayEquals(byteArrayOf(2), vault.get(ALICE, "otp", "long"))
         assertArrayEquals(byteArrayOf(3), vault.get(ALICE, "otp", "forever"))
     }
@@ -557,7 +557,7 @@ class ThrowingKeyWrapper(private val toThrow: () -> Exception) : KeyWrapper {
 
 /** A [RollbackAnchorStore] in memory (an app keeps it in a Keystore-backed, non-backed-up store). */
 class MemoryAnchorStore : RollbackAnchorStore {
-    val values = java.util.concurrent.ConcurrentHashMap<String, ULong>()
+    val values = java.util.concurrent.ConcurrentHashMap<String, Long>()
 
     @Volatile
     var failLoad = false
@@ -567,7 +567,7 @@ class MemoryAnchorStore : RollbackAnchorStore {
 
     private fun fail(): Nothing = throw KeyWrapperException.Failed("anchor store offline")
 
-    override fun load(name: String): ULong? = if (failLoad) fail() else values[name]
-    override fun store(name: String, value: ULong) { if (failStore) fail(); values[name] = value }
+    override fun load(name: String): Long? = if (failLoad) fail() else values[name]
+    override fun store(name: String, value: Long) { if (failStore) fail(); values[name] = value }
     override fun delete(name: String) { values.remove(name) }
 }
