@@ -28,6 +28,8 @@ macro_rules! display_as_redacted_debug {
 #[cfg(target_os = "android")]
 mod android;
 mod error;
+#[cfg(test)]
+mod errors_doc;
 mod events;
 mod guard;
 mod https;

@@ -210,7 +210,8 @@ impl From<Error> for TlsError {
             Error::Storage { .. }
             | Error::Integrity
             | Error::KeyUnavailable
-            | Error::KeyWrapper { .. } => Self::Storage {
+            | Error::KeyWrapper { .. }
+            | Error::UserAuthenticationRequired => Self::Storage {
                 reason: error.to_string(),
             },
             _ => Self::Internal {

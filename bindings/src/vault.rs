@@ -69,6 +69,13 @@ pub enum VaultError {
         /// A fixed explanation.
         reason: String,
     },
+    /// The keystore needs the user first (a key bound to biometric or device-credential
+    /// authentication, a locked device, a cancelled prompt): authenticate, then call again.
+    #[error("user-authentication-required: {reason}")]
+    UserAuthenticationRequired {
+        /// A fixed explanation.
+        reason: String,
+    },
     /// The platform keystore (the app's `KeyWrapper`) failed.
     #[error("keystore failed: {reason}")]
     Keystore {
@@ -102,6 +109,7 @@ impl From<Error> for VaultError {
             Error::InvalidInput { .. } => Self::InvalidInput { reason },
             Error::Integrity | Error::Crypto => Self::Integrity { reason },
             Error::KeyUnavailable => Self::KeyUnavailable { reason },
+            Error::UserAuthenticationRequired => Self::UserAuthenticationRequired { reason },
             Error::KeyWrapper { .. } => Self::Keystore { reason },
             Error::Storage { .. } => Self::Storage { reason },
             Error::CryptoUnavailable => Self::CryptoUnavailable { reason },

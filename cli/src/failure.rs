@@ -128,6 +128,7 @@ impl From<Error> for Failure {
             Error::Crypto => "crypto",
             Error::Integrity => INTEGRITY,
             Error::KeyUnavailable => KEY_UNAVAILABLE,
+            Error::UserAuthenticationRequired => "user-authentication-required",
             Error::KeyWrapper { .. } => "key-wrapper",
             Error::Storage { .. } => "storage",
             _ => INTERNAL,

@@ -34,6 +34,11 @@ pub enum Error {
     /// data cannot be recovered; `reset_account` starts the account again.
     #[error("key unavailable: {KEY_UNAVAILABLE}")]
     KeyUnavailable,
+    /// The platform keystore needs the user first: the key is bound to user authentication
+    /// (biometric or device credential) and none is in force, the device is locked, or the
+    /// prompt was cancelled. Nothing is wrong with the data: authenticate and call again.
+    #[error("user authentication required: {USER_AUTHENTICATION_REQUIRED}")]
+    UserAuthenticationRequired,
     /// The platform keystore (key wrapper) failed for another reason. `reason` is fixed text.
     #[error("key wrapper failed: {reason}")]
     KeyWrapper {
@@ -79,6 +84,8 @@ const CRYPTO_UNAVAILABLE: &str =
 const CRYPTO: &str = "a cryptographic operation failed";
 const INTEGRITY: &str = "stored data failed authentication";
 const KEY_UNAVAILABLE: &str = "the account's key cannot be used; reset the account";
+const USER_AUTHENTICATION_REQUIRED: &str =
+    "the keystore needs the user to authenticate before this key can be used";
 
 impl Error {
     /// The message without its kind prefix, for public error types that carry the kind
@@ -95,6 +102,7 @@ impl Error {
             Self::Crypto => CRYPTO.to_owned(),
             Self::Integrity => INTEGRITY.to_owned(),
             Self::KeyUnavailable => KEY_UNAVAILABLE.to_owned(),
+            Self::UserAuthenticationRequired => USER_AUTHENTICATION_REQUIRED.to_owned(),
         }
     }
 

@@ -1103,3 +1103,53 @@ fn a_stale_cache_never_reports_tampering_or_hides_values() {
         fx.event_kinds()
     );
 }
+
+/// A keystore whose key is bound to user authentication that is not in force: every unwrap
+/// (after the account was made) asks for the user.
+struct Locked {
+    inner: MemoryKeyWrapper,
+    locked: std::sync::atomic::AtomicBool,
+}
+
+impl KeyWrapper for Locked {
+    fn create_key(&self, alias: &str) -> Result<(), WrapperError> {
+        self.inner.create_key(alias)
+    }
+    fn wrap(&self, alias: &str, key: &SecretBytes) -> Result<Vec<u8>, WrapperError> {
+        self.inner.wrap(alias, key)
+    }
+    fn unwrap(&self, alias: &str, wrapped: &[u8]) -> Result<SecretBytes, WrapperError> {
+        if self.locked.load(Ordering::SeqCst) {
+            return Err(WrapperError::UserAuthenticationRequired);
+        }
+        self.inner.unwrap(alias, wrapped)
+    }
+    fn delete_key(&self, alias: &str) -> Result<(), WrapperError> {
+        self.inner.delete_key(alias)
+    }
+    fn is_hardware_backed(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_keystore_asking_for_the_user_is_user_authentication_required_not_a_keystore_failure() {
+    // Before: flattened into `KeyWrapper { reason }`, so an app could not tell "prompt the
+    // user" from "the keystore is broken" without parsing text.
+    let dir = tempfile::tempdir().unwrap();
+    let wrapper = Arc::new(Locked {
+        inner: MemoryKeyWrapper::new(),
+        locked: std::sync::atomic::AtomicBool::new(false),
+    });
+    let open = || Vault::open(dir.path(), wrapper.clone(), Arc::new(EventBus::new(None))).unwrap();
+    open()
+        .put("a", "ns", "n", b"v", DataClass::Restricted, None)
+        .unwrap();
+    wrapper.locked.store(true, Ordering::SeqCst);
+    let error = Vault::open(dir.path(), wrapper.clone(), Arc::new(EventBus::new(None)))
+        .and_then(|vault| vault.get("a", "ns", "n"));
+    assert_eq!(error.unwrap_err(), Error::UserAuthenticationRequired);
+    // Nothing is lost: once the user authenticated, the same call succeeds.
+    wrapper.locked.store(false, Ordering::SeqCst);
+    assert_eq!(value(&open(), "a", "ns", "n").unwrap(), b"v");
+}

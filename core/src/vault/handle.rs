@@ -1446,8 +1446,12 @@ fn check_row(
 }
 
 fn wrapper_error(error: WrapperError) -> Error {
-    Error::KeyWrapper {
-        reason: error.to_string(),
+    match error {
+        // Not a failure of the keystore: the app must prompt the user and call again.
+        WrapperError::UserAuthenticationRequired => Error::UserAuthenticationRequired,
+        other => Error::KeyWrapper {
+            reason: other.to_string(),
+        },
     }
 }
 

@@ -17,6 +17,7 @@ extension VaultError {
         case .InvalidInput: return "InvalidInput"
         case .Integrity: return "Integrity"
         case .KeyUnavailable: return "KeyUnavailable"
+        case .UserAuthenticationRequired: return "UserAuthenticationRequired"
         case .Keystore: return "Keystore"
         case .Storage: return "Storage"
         case .CryptoUnavailable: return "CryptoUnavailable"
@@ -27,6 +28,7 @@ extension VaultError {
     var reason: String {
         switch self {
         case let .InvalidInput(reason), let .Integrity(reason), let .KeyUnavailable(reason),
+             let .UserAuthenticationRequired(reason),
              let .Keystore(reason), let .Storage(reason), let .CryptoUnavailable(reason),
              let .Internal(reason):
             return reason
@@ -491,16 +493,18 @@ final class VaultTests: XCTestCase {
         XCTAssertEqual(try openVault(wrapper).get(account: "alice", namespace: "ns", name: "x"), value)
     }
 
-    func testKeyWrapperErrorsAreKeystore() throws {
-        let thrown: [(KeyWrapperError, String)] = [
-            (.Failed(reason: "hsm offline"), "hsm offline"),
-            (.UserAuthenticationRequired, "authentication"),
+    func testKeyWrapperErrorsAreKeystoreOrUserAuthenticationRequired() throws {
+        // UserAuthenticationRequired is its own case, not a keystore failure: the app prompts
+        // the user and calls again.
+        let thrown: [(KeyWrapperError, String, String)] = [
+            (.Failed(reason: "hsm offline"), "Keystore", "hsm offline"),
+            (.UserAuthenticationRequired, "UserAuthenticationRequired", "authenticate"),
         ]
-        for (error, fragment) in thrown {
+        for (error, expected, fragment) in thrown {
             let wrapper = FaultyKeyWrapper(fault: .throwing(error))
-            let vault = try openVault(wrapper, in: "fresh-\(fragment)")
+            let vault = try openVault(wrapper, in: "fresh-\(expected)")
             let account = "fresh-\(error)"
-            let mapped = assertVaultError("Keystore", try vault.put(account: account, namespace: "ns", name: "x",
+            let mapped = assertVaultError(expected, try vault.put(account: account, namespace: "ns", name: "x",
                                                                        value: Data([1]), dataClass: .public,
                                                                        ttlSeconds: nil), "\(error)")
             XCTAssertTrue(mapped?.reason.contains(fragment) ?? false, "\(String(describing: mapped))")

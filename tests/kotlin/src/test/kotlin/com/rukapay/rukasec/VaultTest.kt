@@ -341,7 +341,7 @@ class VaultTest {
     }
 
     @Test
-    fun `KeyWrapperException thrown by the wrapper becomes VaultException Keystore`() {
+    fun `KeyWrapperException thrown by the wrapper becomes Keystore, or UserAuthenticationRequired`() {
         val failing = ThrowingKeyWrapper { KeyWrapperException.Failed("hsm offline") }
         core.openVault(File(dir, "failing").absolutePath, failing).use {
             val error = assertThrows<VaultException.Keystore> {
@@ -352,10 +352,11 @@ class VaultTest {
         }
         val locked = ThrowingKeyWrapper { KeyWrapperException.UserAuthenticationRequired() }
         core.openVault(File(dir, "locked").absolutePath, locked).use {
-            val error = assertThrows<VaultException.Keystore> {
+            // Its own case, not a keystore failure: the app prompts the user and calls again.
+            val error = assertThrows<VaultException.UserAuthenticationRequired> {
                 it.put(ALICE, "ns", "v", byteArrayOf(1), DataClass.PUBLIC, null)
             }
-            assertTrue(error.reason.isNotBlank())
+            assertTrue("authenticate" in error.reason, "reason: ${error.reason}")
         }
     }
 
