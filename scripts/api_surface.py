@@ -65,6 +65,16 @@ def normalise(declaration: str) -> str:
     return declaration.replace("( ", "(").replace(" )", ")").replace(" ,", ",")
 
 
+def continue_header(header: str, line: str, start: int, out: list) -> "str | None":
+    """Adds `line` to a declaration spanning lines; once its parentheses close, records it
+    (as of line `start`) in `out` and returns None, else returns the declaration so far."""
+    header += " " + line
+    if header.count("(") != header.count(")"):
+        return header
+    out.append((start, normalise(header[: header.rindex(")") + 1])))
+    return None
+
+
 def depth_scan(text: str):
     """Yields (line, brace depth at its start, paren depth at its start, line index)."""
     braces = parens = 0
@@ -112,10 +122,7 @@ def kotlin(text: str) -> list[str]:
         if skip:
             continue
         if header is not None:
-            header += " " + stripped
-            if header.count("(") == header.count(")"):
-                out.append((start, normalise(header[: header.rindex(")") + 1])))
-                header = None
+            header = continue_header(header, stripped, start, out)
             continue
         # Members of a kept top-level type: one level deep (and nested exception classes).
         if braces != 1 and not (braces == 2 and kind == "class" and owner.endswith("Exception")):
@@ -144,10 +151,7 @@ def swift(text: str) -> list[str]:
         if not stripped:
             continue
         if header is not None:
-            header += " " + stripped
-            if header.count("(") == header.count(")"):
-                out.append((start, normalise(header[: header.rindex(")") + 1])))
-                header = None
+            header = continue_header(header, stripped, start, out)
             continue
         if parens:
             continue

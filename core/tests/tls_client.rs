@@ -193,19 +193,7 @@ fn a_report_only_mismatch_is_allowed_with_an_event_and_one_trustkit_report_a_day
 
     // The report goes out through the pinned client; identical reports are suppressed.
     rt.block_on(client.flush_reports());
-    let deadline = std::time::Instant::now() + WAIT;
-    let reports = loop {
-        let reports: Vec<_> = world
-            .server
-            .requests()
-            .into_iter()
-            .filter(|r| r.target == "/report")
-            .collect();
-        if !reports.is_empty() || std::time::Instant::now() > deadline {
-            break reports;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let reports = wait_for_requests(&world, "/report", 1);
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].method, "POST");
     let report: serde_json::Value = serde_json::from_slice(&reports[0].body).unwrap();
