@@ -606,13 +606,26 @@ fn a_lost_or_replaced_kek_is_key_unavailable_until_reset() {
 }
 
 /// A wrapper that, once `garble` is set, unwraps every blob to random bytes of a wrapped-key
-/// payload's length: what a keystore holding other keys under the same aliases looks like.
-struct GarblingWrapper {
+/// payload's length: what a keystore holding other keys under the same aliases looks like; and,
+/// once `locked` is set, refuses every unwrap until the user authenticates (a key bound to
+/// biometrics or the device credential).
+struct FaultyUnwrapWrapper {
     inner: MemoryKeyWrapper,
     garble: std::sync::atomic::AtomicBool,
+    locked: std::sync::atomic::AtomicBool,
 }
 
-impl KeyWrapper for GarblingWrapper {
+impl FaultyUnwrapWrapper {
+    fn new() -> Self {
+        Self {
+            inner: MemoryKeyWrapper::new(),
+            garble: std::sync::atomic::AtomicBool::new(false),
+            locked: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
+impl KeyWrapper for FaultyUnwrapWrapper {
     fn create_key(&self, alias: &str) -> Result<(), WrapperError> {
         self.inner.create_key(alias)
     }
@@ -620,6 +633,9 @@ impl KeyWrapper for GarblingWrapper {
         self.inner.wrap(alias, key)
     }
     fn unwrap(&self, alias: &str, wrapped: &[u8]) -> Result<SecretBytes, WrapperError> {
+        if self.locked.load(Ordering::SeqCst) {
+            return Err(WrapperError::UserAuthenticationRequired);
+        }
         let plain = self.inner.unwrap(alias, wrapped)?;
         if !self.garble.load(Ordering::SeqCst) {
             return Ok(plain);
@@ -640,10 +656,7 @@ fn a_wrapper_unwrapping_everything_to_garbage_is_key_unavailable_not_tampering()
     // Random bytes from every unwrap (the id key's and the canary's too) mean another KEK, not
     // an attack on the database: KeyUnavailable with cause wrong_kek, never Integrity.
     let fx = Fixture::new();
-    let wrapper = Arc::new(GarblingWrapper {
-        inner: MemoryKeyWrapper::new(),
-        garble: std::sync::atomic::AtomicBool::new(false),
-    });
+    let wrapper = Arc::new(FaultyUnwrapWrapper::new());
     let open = || {
         Vault::open_with_clock(
             fx.dir.path(),
@@ -1104,43 +1117,12 @@ fn a_stale_cache_never_reports_tampering_or_hides_values() {
     );
 }
 
-/// A keystore whose key is bound to user authentication that is not in force: every unwrap
-/// (after the account was made) asks for the user.
-struct Locked {
-    inner: MemoryKeyWrapper,
-    locked: std::sync::atomic::AtomicBool,
-}
-
-impl KeyWrapper for Locked {
-    fn create_key(&self, alias: &str) -> Result<(), WrapperError> {
-        self.inner.create_key(alias)
-    }
-    fn wrap(&self, alias: &str, key: &SecretBytes) -> Result<Vec<u8>, WrapperError> {
-        self.inner.wrap(alias, key)
-    }
-    fn unwrap(&self, alias: &str, wrapped: &[u8]) -> Result<SecretBytes, WrapperError> {
-        if self.locked.load(Ordering::SeqCst) {
-            return Err(WrapperError::UserAuthenticationRequired);
-        }
-        self.inner.unwrap(alias, wrapped)
-    }
-    fn delete_key(&self, alias: &str) -> Result<(), WrapperError> {
-        self.inner.delete_key(alias)
-    }
-    fn is_hardware_backed(&self) -> bool {
-        true
-    }
-}
-
 #[test]
 fn a_keystore_asking_for_the_user_is_user_authentication_required_not_a_keystore_failure() {
     // Before: flattened into `KeyWrapper { reason }`, so an app could not tell "prompt the
     // user" from "the keystore is broken" without parsing text.
     let dir = tempfile::tempdir().unwrap();
-    let wrapper = Arc::new(Locked {
-        inner: MemoryKeyWrapper::new(),
-        locked: std::sync::atomic::AtomicBool::new(false),
-    });
+    let wrapper = Arc::new(FaultyUnwrapWrapper::new());
     let open = || Vault::open(dir.path(), wrapper.clone(), Arc::new(EventBus::new(None))).unwrap();
     open()
         .put("a", "ns", "n", b"v", DataClass::Restricted, None)
