@@ -104,5 +104,14 @@ final class VaultAsyncTests: XCTestCase {
         } catch let error as VaultError {
             guard case .InvalidInput = error else { return XCTFail("\(error)") }
         }
+        // Numbers are signed at the boundary (Java can call them); a negative one is refused.
+        do {
+            try await vault.putAsync(account: account, namespace: "ns", name: "n", value: Data([1]),
+                                     dataClass: .public, ttlSeconds: -1)
+            XCTFail("a negative ttl was accepted")
+        } catch let error as VaultError {
+            guard case let .InvalidInput(reason) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(reason, "ttlSeconds must not be negative")
+        }
     }
 }

@@ -115,6 +115,11 @@ class VaultAsyncTest {
                 assertThrows<VaultException.InvalidInput> {
                     runBlocking { vault.getAsync(ACCOUNT, "ns", "") }
                 }
+                // Numbers are signed at the boundary (Java can call them); negative is refused.
+                val negative = assertThrows<VaultException.InvalidInput> {
+                    runBlocking { vault.putAsync(ACCOUNT, "ns", "n", byteArrayOf(1), DataClass.PUBLIC, -1L) }
+                }
+                assertEquals("ttlSeconds must not be negative", negative.reason)
             }
         }
     }
