@@ -171,6 +171,48 @@ final class TlsTests: XCTestCase {
         XCTAssertEqual(listener.events.filter { $0.kind == .pinMismatch }.map { $0.details["host"] }, [server.host()])
     }
 
+    func testEachFailureTheTestServerCanCauseIsItsOwnCase() async throws {
+        let server = try TestTlsServer.start(tls12Only: false)
+        let core = try RukaSec(listener: nil)
+        let pinned = try policy(server, pin: server.leafPin())
+        // A port with nothing listening any more: another server's, stopped.
+        var stopped: TestTlsServer? = try TestTlsServer.start(tls12Only: false)
+        let deadPort = stopped!.port()
+        stopped = nil
+        XCTAssertNil(stopped)
+        let resolve = [
+            HostAddress(host: server.host(), address: server.address()),
+            HostAddress(host: "wrong.rukapay.test", address: server.address()),
+            HostAddress(host: "down.rukapay.test", address: "127.0.0.1:\(deadPort)"),
+        ]
+        func options(maxResponseBytes: Int64 = 10_485_760, requestTimeoutMs: Int64 = 30000) -> HttpsClientOptions {
+            HttpsClientOptions(extraRootsDer: [server.rootDer()], requestTimeoutMs: requestTimeoutMs,
+                               maxResponseBytes: maxResponseBytes, resolve: resolve)
+        }
+        let client = try core.httpsClient(options: options(), policy: pinned)
+        await assertTlsError("HostnameMismatch") {
+            try await client.send(request: HttpRequest(method: "GET", url: "https://wrong.rukapay.test:\(server.port())/"))
+        }
+        await assertTlsError("Connection") {
+            try await client.send(request: HttpRequest(method: "GET", url: "https://down.rukapay.test:\(deadPort)/"))
+        }
+        await assertTlsError("Redirect") {
+            try await client.send(request: HttpRequest(method: "GET",
+                                                       url: server.url(path: "/redirect?to=http://example.com/&status=302")))
+        }
+        let small = try core.httpsClient(options: options(maxResponseBytes: 100), policy: pinned)
+        await assertTlsError("ResponseTooLarge") {
+            try await small.send(request: HttpRequest(method: "GET", url: server.url(path: "/big?bytes=100000")))
+        }
+        let hasty = try core.httpsClient(options: options(requestTimeoutMs: 1), policy: pinned)
+        await assertTlsError("Timeout") {
+            try await hasty.send(request: HttpRequest(method: "GET", url: server.url(path: "/big?bytes=10000000")))
+        }
+        XCTAssertThrowsError(try core.httpsClient(options: options(requestTimeoutMs: -1), policy: pinned)) { error in
+            XCTAssertEqual(tlsCase(error)?.name, "InvalidInput", "\(error)")
+        }
+    }
+
     func testPinCheckerUsedAloneSendsItsReports() async throws {
         let server = try TestTlsServer.start(tls12Only: false)
         let listener = RecordingListener()

@@ -175,6 +175,45 @@ class TlsTest {
     }
 
     @Test
+    fun `each failure the test server can cause arrives as its own TlsException case`() {
+        val pinned = policy(server.leafPin())
+        val deadPort = java.net.ServerSocket(0).use { it.localPort }
+        val base = options().copy(
+            resolve = listOf(
+                HostAddress(server.host(), server.address()),
+                HostAddress("wrong.rukapay.test", server.address()),
+                HostAddress("down.rukapay.test", "127.0.0.1:$deadPort"),
+            ),
+        )
+        core.httpsClient(base, pinned).use { client ->
+            // The certificate is for the server's host only.
+            assertThrows<TlsException.HostnameMismatch> {
+                await { client.send(HttpRequest("GET", "https://wrong.rukapay.test:${server.port()}/")) }
+            }
+            assertThrows<TlsException.Connection> {
+                await { client.send(HttpRequest("GET", "https://down.rukapay.test:$deadPort/")) }
+            }
+            // A redirect to plain HTTP is never followed.
+            assertThrows<TlsException.Redirect> {
+                await { client.send(HttpRequest("GET", server.url("/redirect?to=http://example.com/&status=302"))) }
+            }
+        }
+        core.httpsClient(base.copy(maxResponseBytes = 100L), pinned).use { client ->
+            assertThrows<TlsException.ResponseTooLarge> {
+                await { client.send(HttpRequest("GET", server.url("/big?bytes=100000"))) }
+            }
+        }
+        // A whole request (handshake included) cannot finish in a millisecond.
+        core.httpsClient(base.copy(requestTimeoutMs = 1L), pinned).use { client ->
+            assertThrows<TlsException.Timeout> {
+                await { client.send(HttpRequest("GET", server.url("/big?bytes=10000000"))) }
+            }
+        }
+        // Negative numbers are refused before anything is built.
+        assertThrows<TlsException.InvalidInput> { core.httpsClient(base.copy(maxRedirects = -1), pinned) }
+    }
+
+    @Test
     fun `a PinChecker used alone sends its pin-failure reports`() {
         val reportOnly = PinPolicy(
             listOf(DomainPin(server.host(), false, listOf(OTHER_PIN), null, false, server.url("/report"))),
