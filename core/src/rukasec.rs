@@ -115,10 +115,11 @@ impl RukaSec {
         self.crypto("pin_checker")?;
         let mut options = ClientOptions::default();
         options.tls.extra_roots = extra_roots;
-        Ok(HttpsClient::standalone_pin_checker(
+        Ok(HttpsClient::reporting_pin_checker(
             options,
             policy,
             Arc::clone(&self.events),
+            Arc::default(),
         ))
     }
 

@@ -234,36 +234,32 @@ impl HttpsClient {
 
     /// A checker of this client's policy for chains that the app's own HTTP stack verified
     /// (OkHttp, URLSession), which sends its pin-failure reports like the client does: queued
-    /// by [`PinChecker::check_chain`], then POSTed through this client's pinned connection (with
-    /// its [`ReportContext`], identical reports at most once a day) from a thread of the
-    /// checker's own, started on the first report and stopped when the checker is dropped, so a
-    /// check never waits for the network. A later [`HttpsClient::set_policy`] does not change
-    /// the checker: make a new one.
+    /// by [`PinChecker::check_chain`] into this client's report queue (so identical reports go
+    /// out at most once a day between the two), then POSTed by a thread of the checker's own,
+    /// started on the first report and stopped when the checker is dropped, so a check never
+    /// waits for the network. That thread sends through a pinned client of its own made with
+    /// this client's options (its [`ReportContext`], resolver, timeouts): a connection pool is
+    /// tied to the runtime that made its connections, and the thread's runtime runs only while
+    /// it sends. A later [`HttpsClient::set_policy`] does not change the checker: make a new one.
     pub fn pin_checker(&self) -> PinChecker {
-        let checker = &self.shared.stack().checker;
-        let shared = Arc::clone(&self.shared);
-        PinChecker::with_reports(
-            checker.policy().clone(),
-            self.shared.options.tls.extra_roots.clone(),
+        Self::reporting_pin_checker(
+            self.shared.options.clone(),
+            self.shared.stack().checker.policy().clone(),
             Arc::clone(&self.shared.events),
-            Some(Arc::clone(&self.shared.reports)),
+            Arc::clone(&self.shared.reports),
         )
-        .delivering_with(Arc::new(ReportWorker::new(Arc::new(move || {
-            Ok(Self {
-                shared: Arc::clone(&shared),
-            })
-        }))))
     }
 
-    /// A checker of `policy` used alone, whose reports go out through a client with `options`
-    /// made on the first report (so a checker never fails, or waits, for want of the platform's
-    /// roots or the network: a client that cannot be made is a `PinReportFailed` event).
-    pub(crate) fn standalone_pin_checker(
+    /// A checker of `policy` whose reports, queued in `reports`, go out through a client with
+    /// `options` made on the first report: a checker never fails, or waits, for want of the
+    /// platform's roots or the network (a client that cannot be made is a `PinReportFailed`
+    /// event, and the reports stay queued, bounded, for the next try).
+    pub(crate) fn reporting_pin_checker(
         options: ClientOptions,
         policy: PinPolicy,
         events: Arc<EventBus>,
+        reports: Arc<ReportSink>,
     ) -> PinChecker {
-        let reports = Arc::new(ReportSink::default());
         let checker = PinChecker::with_reports(
             policy.clone(),
             options.tls.extra_roots.clone(),
@@ -278,7 +274,6 @@ impl HttpsClient {
                 Arc::clone(&reports),
             );
             if let Err(error) = &client {
-                // The reports stay queued (bounded) for the next try.
                 events.emit(
                     SecurityEvent::new(SecurityEventKind::PinReportFailed)
                         .with_detail("failure", failure_name(error)),
@@ -286,7 +281,7 @@ impl HttpsClient {
             }
             client
         };
-        checker.delivering_with(Arc::new(ReportWorker::new(Arc::new(build))))
+        checker.delivering_with(Arc::new(ReportWorker::new(Box::new(build))))
     }
 
     /// The hosts that sent `Strict-Transport-Security` and are still within its `max-age`.
@@ -344,14 +339,15 @@ impl HttpsClient {
     }
 }
 
-/// Makes (or lends) the client a standalone checker's reports go through.
-type ClientFactory = Arc<dyn Fn() -> Result<HttpsClient> + Send + Sync>;
+/// Makes the client a reporting checker's reports go through (on the worker's thread).
+type ClientFactory = Box<dyn Fn() -> Result<HttpsClient> + Send + Sync>;
 
 /// Sends a standalone checker's reports through its client, on one thread with a runtime of
 /// its own (the app's thread running the check may have no runtime, and a connection pool must
 /// stay on the runtime that made its connections).
 struct ReportWorker {
-    client: ClientFactory,
+    /// Taken by the thread when it starts.
+    client: Mutex<Option<ClientFactory>>,
     /// Wakes the thread; `Some` asks it to answer with the number sent. `None` until the
     /// first report, and again if the thread could not be started.
     wake: Mutex<Option<mpsc::Sender<Option<mpsc::Sender<usize>>>>>,
@@ -360,7 +356,7 @@ struct ReportWorker {
 impl ReportWorker {
     fn new(client: ClientFactory) -> Self {
         Self {
-            client,
+            client: Mutex::new(Some(client)),
             wake: Mutex::new(None),
         }
     }
@@ -382,8 +378,9 @@ impl ReportWorker {
     }
 
     fn start(&self) -> Option<mpsc::Sender<Option<mpsc::Sender<usize>>>> {
+        // One thread per checker: a thread that could not start leaves no factory to retry.
+        let factory = lock(&self.client).take()?;
         let (sender, receiver) = mpsc::channel::<Option<mpsc::Sender<usize>>>();
-        let factory = Arc::clone(&self.client);
         std::thread::Builder::new()
             .name("rukasec-pin-reports".to_owned())
             .spawn(move || {
