@@ -4,7 +4,6 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use rukasec_core::Error;
 use rukasec_core::tls as core;
@@ -80,14 +79,8 @@ impl TryFrom<HttpsClientOptions> for core::ClientOptions {
                 extra_roots: options.extra_roots_der,
                 ..defaults.tls
             },
-            connect_timeout: Duration::from_millis(numbers::non_negative(
-                options.connect_timeout_ms,
-                "connectTimeoutMs",
-            )?),
-            request_timeout: Duration::from_millis(numbers::non_negative(
-                options.request_timeout_ms,
-                "requestTimeoutMs",
-            )?),
+            connect_timeout: numbers::millis(options.connect_timeout_ms, "connectTimeoutMs")?,
+            request_timeout: numbers::millis(options.request_timeout_ms, "requestTimeoutMs")?,
             max_response_bytes: numbers::non_negative(
                 options.max_response_bytes,
                 "maxResponseBytes",
@@ -314,6 +307,8 @@ impl HttpsClient {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     /// The record with the values of its `#[uniffi(default)]`s.

@@ -6,6 +6,8 @@
 //! `Int` is natural); a negative value where none makes sense is `InvalidInput`, and a count or
 //! time that could exceed the signed range (it cannot in practice) saturates.
 
+use std::time::Duration;
+
 use rukasec_core::Error;
 
 /// `value` as an unsigned quantity, or `InvalidInput` naming `what` when it is negative.
@@ -13,6 +15,21 @@ pub(crate) fn non_negative(value: i64, what: &str) -> Result<u64, Error> {
     u64::try_from(value).map_err(|_| Error::InvalidInput {
         reason: format!("{what} must not be negative"),
     })
+}
+
+/// A duration of `value` seconds, or `InvalidInput` naming `what` when it is negative.
+pub(crate) fn seconds(value: i64, what: &str) -> Result<Duration, Error> {
+    non_negative(value, what).map(Duration::from_secs)
+}
+
+/// A duration of `value` milliseconds, or `InvalidInput` naming `what` when it is negative.
+pub(crate) fn millis(value: i64, what: &str) -> Result<Duration, Error> {
+    non_negative(value, what).map(Duration::from_millis)
+}
+
+/// A size or count as a `usize`, or `InvalidInput` naming `what` when it is negative.
+pub(crate) fn size(value: i64, what: &str) -> Result<usize, Error> {
+    non_negative(value, what).map(|value| usize::try_from(value).unwrap_or(usize::MAX))
 }
 
 /// [`non_negative`] for an `i32`.
@@ -51,6 +68,10 @@ mod tests {
             Err(Error::InvalidInput { reason }) if reason == "ttlSeconds must not be negative"
         ));
         assert!(non_negative_i32(-5, "maxRedirects").is_err());
+        assert_eq!(seconds(2, "s").unwrap(), Duration::from_secs(2));
+        assert_eq!(millis(2, "ms").unwrap(), Duration::from_millis(2));
+        assert!(millis(-2, "ms").is_err() && size(-1, "n").is_err());
+        assert_eq!(size(9, "n").unwrap(), 9);
         assert_eq!(long(u64::MAX), i64::MAX);
         assert_eq!(count(3), 3);
         assert_eq!(int(usize::MAX), i32::MAX);

@@ -1,7 +1,6 @@
 //! The `RukaSec` object: the app's handle on the core.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use rukasec_core::selftest as core_selftest;
 
@@ -124,8 +123,8 @@ impl RukaSec {
     /// whether it did. Never call it from the listener itself.
     pub fn flush_events(&self, timeout_ms: i64) -> Result<bool, RukaSecError> {
         guard(|| {
-            let timeout = crate::numbers::non_negative(timeout_ms, "timeoutMs")?;
-            Ok::<_, rukasec_core::Error>(self.0.events().flush(Duration::from_millis(timeout)))
+            let timeout = crate::numbers::millis(timeout_ms, "timeoutMs")?;
+            Ok::<_, rukasec_core::Error>(self.0.events().flush(timeout))
         })
     }
 

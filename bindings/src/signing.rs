@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use rukasec_core::crypto::Crypto;
 use rukasec_core::secret::SecretString;
@@ -300,9 +300,7 @@ impl TryFrom<SignOptions> for core::SignOptions {
             components,
             expires_in: options
                 .expires_in_seconds
-                .map(|seconds| {
-                    numbers::non_negative(seconds, "expiresInSeconds").map(Duration::from_secs)
-                })
+                .map(|seconds| numbers::seconds(seconds, "expiresInSeconds"))
                 .transpose()?,
             nonce: options.nonce,
             no_nonce: options.no_nonce,
@@ -531,26 +529,15 @@ impl TryFrom<VerifierOptions> for core::VerifierOptions {
             required,
             require_digest_with_body: options.require_digest_with_body,
             require_created: options.require_created,
-            max_age: Duration::from_secs(numbers::non_negative(
-                options.max_age_seconds,
-                "maxAgeSeconds",
-            )?),
-            clock_skew: Duration::from_secs(numbers::non_negative(
-                options.clock_skew_seconds,
-                "clockSkewSeconds",
-            )?),
+            max_age: numbers::seconds(options.max_age_seconds, "maxAgeSeconds")?,
+            clock_skew: numbers::seconds(options.clock_skew_seconds, "clockSkewSeconds")?,
             require_nonce: options.require_nonce,
             require_nonce_for_unsafe_methods: options.require_nonce_for_unsafe_methods,
-            replay_cache_capacity: usize::try_from(numbers::non_negative(
+            replay_cache_capacity: numbers::size(
                 options.replay_cache_capacity,
                 "replayCacheCapacity",
-            )?)
-            .unwrap_or(usize::MAX),
-            replay_cache_per_key: usize::try_from(numbers::non_negative(
-                options.replay_cache_per_key,
-                "replayCachePerKey",
-            )?)
-            .unwrap_or(usize::MAX),
+            )?,
+            replay_cache_per_key: numbers::size(options.replay_cache_per_key, "replayCachePerKey")?,
             label: options.label,
             tag: options.tag,
         })
@@ -643,6 +630,8 @@ impl SignatureVerifier {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     /// The record with the values of its `#[uniffi(default)]`s.

@@ -311,7 +311,7 @@ display_as_redacted_debug!(VaultItem);
 /// A time to live from the boundary: seconds, never negative.
 fn ttl(seconds: Option<i64>) -> Result<Option<Duration>, Error> {
     seconds
-        .map(|seconds| numbers::non_negative(seconds, "ttlSeconds").map(Duration::from_secs))
+        .map(|seconds| numbers::seconds(seconds, "ttlSeconds"))
         .transpose()
 }
 
