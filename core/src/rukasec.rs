@@ -34,6 +34,14 @@ impl RukaSec {
         Self::with_gate(listener, global_gate())
     }
 
+    /// A core whose self-test failed (a deliberately broken known-answer test), in the refusing
+    /// state [`Self::new`] describes, for tests of that state from other languages. Only with
+    /// feature `test-server`; the process-wide gate is untouched.
+    #[cfg(feature = "test-server")]
+    pub fn with_failed_self_test(listener: Option<Arc<dyn SecurityEventListener>>) -> Self {
+        Self::with_gate(listener, crate::selftest::failing_gate())
+    }
+
     fn with_gate(
         listener: Option<Arc<dyn SecurityEventListener>>,
         gate: &'static CryptoGate,

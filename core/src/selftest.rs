@@ -178,6 +178,18 @@ pub fn global_gate() -> &'static CryptoGate {
     &GLOBAL_GATE
 }
 
+/// A gate whose only known-answer test always fails: what a core sees when a primitive is
+/// broken, for tests of the refusing state from other languages (feature `test-server`).
+#[cfg(feature = "test-server")]
+pub(crate) fn failing_gate() -> &'static CryptoGate {
+    static BROKEN: &[Kat] = &[Kat {
+        name: "deliberately-broken",
+        run: |_| false,
+    }];
+    static FAILING_GATE: CryptoGate = CryptoGate::new(BROKEN);
+    &FAILING_GATE
+}
+
 fn kat_aes256gcm(crypto: &Crypto) -> bool {
     // GCM specification, test case 16.
     const KEY: [u8; 32] = hex!("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");

@@ -283,6 +283,33 @@ fn an_untrusted_root_is_refused_even_when_pinned() {
 }
 
 #[test]
+fn a_server_demanding_a_client_certificate_is_a_handshake_failure() {
+    // TLS 1.2: the server refuses before its Finished, inside the client's handshake. (Under
+    // TLS 1.3 the client has finished by then and sees only a closed connection.)
+    let world = World::with(TestServerOptions {
+        client_auth: true,
+        tls12_only: true,
+        ..TestServerOptions::default()
+    });
+    let mut options = world.options();
+    options.tls.allow_tls12 = true;
+    let client =
+        HttpsClient::new(options, pinned(HOST, world.leaf_pin()), world.bus.clone()).unwrap();
+    let (cause, reason) = failure(get(&client, &world.url("/")));
+    assert_eq!(cause, TlsFailure::Handshake, "{reason}");
+    assert_eq!(world.server.requests().len(), 0);
+}
+
+#[test]
+fn a_response_cut_off_inside_its_body_is_a_protocol_failure() {
+    let world = World::new();
+    let client = world.client(pinned(HOST, world.leaf_pin()));
+    let (cause, reason) = failure(get(&client, &world.url("/truncated")));
+    assert_eq!(cause, TlsFailure::Protocol, "{reason}");
+    assert!(!reason.contains("only part"), "{reason}");
+}
+
+#[test]
 fn a_tls12_only_server_is_refused_unless_tls12_is_allowed() {
     let world = World::with(TestServerOptions {
         tls12_only: true,

@@ -6,7 +6,8 @@
 //! client as an extra root. Never built into an app.
 //!
 //! Routes: `/redirect?to=URL[&status=307]` (302 or the status given), `/hsts` (sends `Strict-Transport-Security`),
-//! `/big?bytes=N` (N bytes), anything else 200 with a short text. Every request is recorded,
+//! `/big?bytes=N` (N bytes), `/truncated` (promises 1000 bytes, sends 9, ends the connection),
+//! anything else 200 with a short text. Every request is recorded,
 //! and an optional handler may answer instead.
 
 use std::convert::Infallible;
@@ -85,6 +86,9 @@ pub struct TestServerOptions {
     pub expired: bool,
     /// Also send the root certificate in the chain.
     pub send_root: bool,
+    /// Demand a client certificate issued under the test root (the client has none, so the
+    /// server aborts the handshake with an alert).
+    pub client_auth: bool,
     /// Answers requests before the built-in routes.
     pub handler: Option<TestHandler>,
 }
@@ -96,6 +100,7 @@ impl Default for TestServerOptions {
             tls12_only: false,
             expired: false,
             send_root: false,
+            client_auth: false,
             handler: None,
         }
     }
@@ -205,10 +210,23 @@ impl TestServer {
             &[&rustls::version::TLS13, &rustls::version::TLS12]
         };
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_protocol_versions(versions)
-            .map_err(|_| failed("versions"))?
-            .with_no_client_auth()
+            .map_err(|_| failed("versions"))?;
+        let builder = if options.client_auth {
+            let mut roots = rustls::RootCertStore::empty();
+            roots
+                .add(CertificateDer::from(pki.root_der()))
+                .map_err(|_| failed("client roots"))?;
+            let verifier =
+                rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+                    .build()
+                    .map_err(|_| failed("client verifier"))?;
+            builder.with_client_cert_verifier(verifier)
+        } else {
+            builder.with_no_client_auth()
+        };
+        let mut config = builder
             .with_single_cert(
                 chain.iter().cloned().map(CertificateDer::from).collect(),
                 PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key_pkcs8)),
@@ -375,6 +393,8 @@ async fn respond(
                 .unwrap_or(0usize);
             reply(200, vec![b'x'; bytes.min(64 << 20)], &[])
         }
+        // Promises more than it sends: the connection ends inside the body.
+        "/truncated" => reply(200, b"only part".to_vec(), &[("content-length", "1000")]),
         _ => reply(200, b"hello from the rukasec test server\n".to_vec(), &[]),
     })
 }
