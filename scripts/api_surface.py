@@ -146,10 +146,17 @@ def kotlin(text: str) -> list[str]:
 def swift(text: str) -> list[str]:
     out, owner, skip = [], None, False
     header, start = None, 0  # a member declaration spanning lines (an init's parameters)
+    modifier = None  # `public` alone on its line (the generated error enums): (word, line number)
     for line, braces, parens, number in depth_scan(text):
         stripped = line.strip()
         if not stripped:
             continue
+        if braces == 0 and not parens and stripped in ("public", "open"):
+            modifier = (stripped, number)
+            continue
+        if modifier is not None:
+            stripped, number = f"{modifier[0]} {stripped}", modifier[1]
+            modifier = None
         if header is not None:
             header = continue_header(header, stripped, start, out)
             continue

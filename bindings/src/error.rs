@@ -18,12 +18,6 @@ pub enum RukaSecError {
         /// A fixed explanation.
         reason: String,
     },
-    /// A cryptographic operation failed (bad tag, bad signature). Deliberately opaque.
-    #[error("crypto failure: {reason}")]
-    Crypto {
-        /// A fixed explanation.
-        reason: String,
-    },
     /// An app-implemented callback (listener, later key wrappers) threw an exception that is not
     /// a `RukaSecError`.
     #[error("callback failed: {reason}")]
@@ -46,8 +40,9 @@ impl From<Error> for RukaSecError {
         match error {
             Error::InvalidInput { .. } => Self::InvalidInput { reason },
             Error::CryptoUnavailable => Self::CryptoUnavailable { reason },
-            Error::Crypto | Error::Integrity => Self::Crypto { reason },
-            // The core's enum is non-exhaustive; a variant without a mapping here still reaches
+            // No call returning a `RukaSecError` decrypts or verifies (those are the vault's,
+            // the signer's and the client's, with their own enums), so a crypto failure here
+            // would be a bug. The core's enum is non-exhaustive; a variant without a mapping here still reaches
             // the app, as an internal error with the core's (secret-free) text.
             _ => Self::Internal {
                 reason: error.to_string(),

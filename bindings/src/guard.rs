@@ -95,7 +95,7 @@ mod tests {
         ));
         assert!(matches!(
             guard(|| -> Result<(), Error> { Err(Error::Crypto) }),
-            Err(RukaSecError::Crypto { .. })
+            Err(RukaSecError::Internal { .. })
         ));
         assert_eq!(guard(|| Ok::<_, Error>(7)), Ok(7));
     }

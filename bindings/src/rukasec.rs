@@ -189,3 +189,22 @@ impl RukaSec {
         PolicyUpdater::in_vault(&self.0, &public_keys, &vault, &account)
     }
 }
+
+/// Test-only constructors (feature `ffi-testing`, off in app builds).
+#[cfg(feature = "ffi-testing")]
+#[uniffi::export]
+impl RukaSec {
+    /// A core whose power-on self-test failed (a deliberately broken known-answer test), so the
+    /// binding tests can see each area's `CryptoUnavailable` from Kotlin and Swift without
+    /// shutting crypto off for the rest of their process.
+    #[uniffi::constructor]
+    pub fn ffi_testing_with_failed_self_test(
+        listener: Option<Arc<dyn SecurityEventListener>>,
+    ) -> Result<Arc<Self>, RukaSecError> {
+        guard(|| {
+            Ok::<_, RukaSecError>(Arc::new(Self(Arc::new(
+                rukasec_core::RukaSec::with_failed_self_test(to_core_listener(listener)),
+            ))))
+        })
+    }
+}

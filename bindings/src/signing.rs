@@ -76,12 +76,6 @@ pub enum SignatureError {
         /// A fixed explanation.
         reason: String,
     },
-    /// The verifier's replay store could not answer: the request is refused (fail closed).
-    #[error("replay-store-unavailable: {reason}")]
-    ReplayStoreUnavailable {
-        /// A fixed explanation.
-        reason: String,
-    },
     /// The `Content-Digest` does not match the body, or none has a supported algorithm.
     #[error("digest-mismatch: {reason}")]
     DigestMismatch {
@@ -136,10 +130,11 @@ impl From<Error> for SignatureError {
                 SignatureFailure::Expired => Self::Expired { reason },
                 SignatureFailure::NotYetValid => Self::NotYetValid { reason },
                 SignatureFailure::Replayed => Self::Replayed { reason },
-                SignatureFailure::ReplayStoreUnavailable => Self::ReplayStoreUnavailable { reason },
                 SignatureFailure::DigestMismatch => Self::DigestMismatch { reason },
                 SignatureFailure::SignerFailed => Self::SignerFailed { reason },
-                // A cause this version of the bindings does not know: the core's text names it.
+                // A cause this version of the bindings does not know, or one it cannot produce
+                // (`ReplayStoreUnavailable`: its verifier keeps nonces in memory, which always
+                // answers): the core's text names it.
                 _ => Self::Internal {
                     reason: error.to_string(),
                 },

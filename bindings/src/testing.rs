@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
+use rukasec_core::TlsFailure;
 use rukasec_core::signing::{RequestSigner as _, SoftwareKey};
 use rukasec_core::tls::test_server::{TestPki, TestServer, TestServerOptions, pin_of};
 
 use crate::guard::guard_with;
-use crate::{HttpHeader, HttpRequest, RukaSecError, SignatureError, guard};
+use crate::{HttpHeader, HttpRequest, RukaSecError, SignatureError, TlsError, VaultError, guard};
 
 /// Panics inside a fallible call, to prove the app receives `RukaSecError::Internal`.
 #[uniffi::export]
@@ -17,6 +18,73 @@ pub fn ffi_testing_panic() -> Result<(), RukaSecError> {
             panic!("deliberate panic for the binding tests") // invariant: test-only export
         }
     })
+}
+
+/// Panics inside a call whose errors are `TlsError`: the app receives `TlsError::Internal`.
+#[uniffi::export]
+pub fn ffi_testing_panic_in_tls_call() -> Result<(), TlsError> {
+    guard_with(|| -> Result<(), TlsError> {
+        #[allow(clippy::panic)]
+        {
+            panic!("deliberate panic for the binding tests") // invariant: test-only export
+        }
+    })
+}
+
+/// Panics inside a call whose errors are `VaultError`: the app receives `VaultError::Internal`.
+#[uniffi::export]
+pub fn ffi_testing_panic_in_vault_call() -> Result<(), VaultError> {
+    guard_with(|| -> Result<(), VaultError> {
+        #[allow(clippy::panic)]
+        {
+            panic!("deliberate panic for the binding tests") // invariant: test-only export
+        }
+    })
+}
+
+/// Panics inside a call whose errors are `SignatureError`: the app receives
+/// `SignatureError::Internal`.
+#[uniffi::export]
+pub fn ffi_testing_panic_in_signature_call() -> Result<(), SignatureError> {
+    guard_with(|| -> Result<(), SignatureError> {
+        #[allow(clippy::panic)]
+        {
+            panic!("deliberate panic for the binding tests") // invariant: test-only export
+        }
+    })
+}
+
+/// The error a platform verifier's revocation check gives (Android's and Apple's check OCSP
+/// and CRLs; the Linux verifier the host tests run on checks none), through the real mapping:
+/// `TlsError::RevokedCertificate`.
+#[uniffi::export]
+pub fn ffi_testing_revoked_certificate() -> Result<(), TlsError> {
+    Err(TlsError::from(rukasec_core::Error::Tls {
+        failure: TlsFailure::RevokedCertificate,
+        reason: "the certificate of pay.rukapay.test is revoked".to_owned(),
+    }))
+}
+
+/// The error signing gives once the process-wide self-test has failed, through the real
+/// mapping: `SignatureError::CryptoUnavailable`. (Failing the real gate would shut crypto off
+/// for every other test in the process.)
+#[uniffi::export]
+pub fn ffi_testing_signing_after_failed_self_test() -> Result<(), SignatureError> {
+    Err(SignatureError::from(rukasec_core::Error::CryptoUnavailable))
+}
+
+/// What a [`TestTlsServer`] serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum TestServerKind {
+    /// TLS 1.3 and 1.2, a valid chain.
+    Normal,
+    /// TLS 1.2 only.
+    Tls12Only,
+    /// A leaf that expired in 2021.
+    ExpiredLeaf,
+    /// TLS 1.2 only, demanding a client certificate the client does not have: the server
+    /// aborts the handshake.
+    ClientCertificateRequired,
 }
 
 /// A local HTTPS server on `127.0.0.1` with its own generated root, intermediate and leaf (for
@@ -37,10 +105,25 @@ impl TestTlsServer {
     /// Generates a PKI and starts a server on a free port; `tls12_only` serves TLS 1.2 only.
     #[uniffi::constructor]
     pub fn start(tls12_only: bool) -> Result<Arc<Self>, RukaSecError> {
+        Self::start_kind(if tls12_only {
+            TestServerKind::Tls12Only
+        } else {
+            TestServerKind::Normal
+        })
+    }
+
+    /// Generates a PKI and starts a server of `kind` on a free port.
+    #[uniffi::constructor]
+    pub fn start_kind(kind: TestServerKind) -> Result<Arc<Self>, RukaSecError> {
         guard(|| {
             let pki = TestPki::new()?;
             let options = TestServerOptions {
-                tls12_only,
+                tls12_only: matches!(
+                    kind,
+                    TestServerKind::Tls12Only | TestServerKind::ClientCertificateRequired
+                ),
+                expired: kind == TestServerKind::ExpiredLeaf,
+                client_auth: kind == TestServerKind::ClientCertificateRequired,
                 ..TestServerOptions::default()
             };
             let host = options.hosts.first().cloned().unwrap_or_default();
