@@ -38,6 +38,10 @@ for f in "$generated" "$library"; do
 done
 
 rm -rf "$reports"
+# The error variants the tests reach (ErrorReach.kt), copied out for scripts/check-error-reach.sh.
+reach_out="$(bash scripts/target-dir.sh)/error-reach/kotlin.tsv"
+mkdir -p "$(dirname "$reach_out")"
+rm -f "$reach_out"
 # Maven only runs for a short while: the C1 compiler alone makes Kotlin compilation much faster.
 export MAVEN_OPTS="${MAVEN_OPTS:--XX:TieredStopAtLevel=1}"
 set +e
@@ -47,6 +51,7 @@ mvn -B -q -Dstyle.color=never -f "$project/pom.xml" clean \
   test
 mvn_status=$?
 set -e
+if [[ -f "$project/target/reached-errors.tsv" ]]; then cp "$project/target/reached-errors.tsv" "$reach_out"; fi
 
 # Counts from the Surefire XML reports (one <testsuite> per test class).
 attr() { # attr NAME HEADER: the numeric attribute NAME of a <testsuite ...> header, 0 if absent

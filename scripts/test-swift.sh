@@ -90,6 +90,10 @@ mount_in "$chroot_dir$in_chroot_bindings" --bind "$bindings"
 mount -o remount,bind,ro "$chroot_dir$in_chroot_bindings"
 
 lib_dir="$in_chroot_bindings/lib"
+# The error variants the tests reach (ErrorReach.swift), copied out for scripts/check-error-reach.sh.
+reach_out="$(bash scripts/target-dir.sh)/error-reach/swift.tsv"
+mkdir -p "$(dirname "$reach_out")"
+rm -f "$reach_out"
 modulemap="$in_chroot_bindings/swift/RukaSecFFI.modulemap"
 
 echo "test-swift: swift test in $chroot_dir" >&2
@@ -97,6 +101,7 @@ set +e
 chroot "$chroot_dir" /usr/bin/env -i \
     PATH=/usr/local/bin:/usr/bin:/bin HOME=/root TMPDIR="$tmp" LANG=C.UTF-8 TERM=dumb \
     RUKASEC_ROOT="$in_chroot" LD_LIBRARY_PATH="$lib_dir" SWIFT_BACKTRACE=symbolicate=fast \
+    RUKASEC_REACHED_ERRORS="$tmp/reached-errors.tsv" \
   swift test \
     --package-path "$in_chroot/tests/swift" \
     --scratch-path "$scratch" \
@@ -106,6 +111,7 @@ chroot "$chroot_dir" /usr/bin/env -i \
   2>&1 | tee "$log"
 swift_status=${PIPESTATUS[0]}
 set -e
+if [[ -f "$chroot_dir$tmp/reached-errors.tsv" ]]; then cp "$chroot_dir$tmp/reached-errors.tsv" "$reach_out"; fi
 
 # XCTest prints "Test Case 'Class.test' started|passed|failed|skipped ...". A test that crashes
 # the process starts and never ends: count it as failed.

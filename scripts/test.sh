@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test RukaSec has: Rust (fmt, clippy, cargo test, the keyring wrapper against a headless
 # Secret Service, the Redis replay store against a loopback redis-server, cargo check for the
-# mobile targets), Kotlin bindings on the host JVM, Swift
-# bindings in a Debian 13 chroot. Installs what a fresh machine lacks.
+# mobile targets), the API snapshots (api/), Kotlin bindings on the host JVM, Swift bindings in a
+# Debian 13 chroot, and the table of which Kotlin and Swift test reaches each error variant.
+# Installs what a fresh machine lacks.
 #
 #   scripts/test.sh [--skip-vectors]
 #
@@ -48,6 +49,7 @@ step exports bash scripts/check-exports.sh
 step api bash scripts/check-api.sh
 RUKASEC_SKIP_BINDGEN=1 step kotlin bash scripts/test-kotlin.sh
 RUKASEC_SKIP_BINDGEN=1 step swift bash scripts/test-swift.sh
+step errors bash scripts/check-error-reach.sh
 
 # Test counts per suite.
 cargo_counts() { awk '/^test result: /{for(i=1;i<=NF;i++){if($(i+1)~/^passed/)p+=$i; if($(i+1)~/^failed/)f+=$i}} END{print p+0, f+0}' "$logs/$1.log" 2>/dev/null || echo 0 0; }

@@ -101,6 +101,7 @@ final class PanicTests: XCTestCase {
     func testRustPanicArrivesAsInternalError() throws {
         for _ in 0..<3 {
             XCTAssertThrowsError(try ffiTestingPanic()) { error in
+                reached(error)
                 guard case let RukaSecError.Internal(reason) = error else {
                     XCTFail("expected RukaSecError.Internal, got \(type(of: error)): \(error)")
                     return

@@ -30,7 +30,6 @@ extension SignatureError {
         case let .Expired(reason): return ("Expired", reason)
         case let .NotYetValid(reason): return ("NotYetValid", reason)
         case let .Replayed(reason): return ("Replayed", reason)
-        case let .ReplayStoreUnavailable(reason): return ("ReplayStoreUnavailable", reason)
         case let .DigestMismatch(reason): return ("DigestMismatch", reason)
         case let .SignerFailed(reason): return ("SignerFailed", reason)
         case let .InvalidInput(reason): return ("InvalidInput", reason)
@@ -48,10 +47,12 @@ func assertSignatureError<T>(
     _ expected: String,
     _ expression: @autoclosure () throws -> T,
     file: StaticString = #filePath,
-    line: UInt = #line
+    line: UInt = #line,
+    function: String = #function
 ) -> String? {
     var thrown: String?
     XCTAssertThrowsError(try expression(), file: file, line: line) { error in
+        reached(error, file: file, function: function)
         guard let (name, reason) = (error as? SignatureError)?.nameAndReason, name == expected else {
             XCTFail("expected SignatureError.\(expected), got \(type(of: error)): \(error)", file: file, line: line)
             return
@@ -109,7 +110,7 @@ final class SwiftPlatformSigner: PlatformSigner, @unchecked Sendable {
         lock.unlock()
         switch mode {
         case .throwing: throw KeystoreFailure(message: "card 4111111111111111")
-        case .throwingSignatureError: throw SignatureError.UnknownKey(reason: "user 4111 cancelled")
+        case .throwingSignatureError: throw thrownIntoRust(SignatureError.UnknownKey(reason: "user 4111 cancelled"))
         case .garbage: return Data(repeating: 7, count: 70)
         default: return try key.sign(message: message)
         }
@@ -212,6 +213,25 @@ final class SigningTests: XCTestCase {
         assertSignatureError("DigestMismatch", try verifier.verify(request: otherBody))
         assertSignatureError("MissingComponent", try verifier.verify(request: request))
         assertSignatureError("UnknownKey", try makeVerifier(["k2": key.publicKey().spkiDer]).verify(request: good))
+        // Parameters checked before the signature: another algorithm, `created` in the future
+        // or long past.
+        func withInput(_ edit: (String) -> String) -> HttpRequest {
+            var edited = good
+            edited.headers = good.headers.map {
+                $0.name == "Signature-Input" ? HttpHeader(name: $0.name, value: edit($0.value)) : $0
+            }
+            return edited
+        }
+        func replacingCreated(_ input: String, with created: Int) -> String {
+            input.replacingOccurrences(of: #";created=[0-9]+"#, with: ";created=\(created)", options: .regularExpression)
+        }
+        let otherAlgorithm = withInput {
+            $0.replacingOccurrences(of: #";alg="[^"]*""#, with: "", options: .regularExpression) + #";alg="rsa-pss-sha512""#
+        }
+        assertSignatureError("UnsupportedAlgorithm", try verifier.verify(request: otherAlgorithm))
+        let now = Int(Date().timeIntervalSince1970)
+        assertSignatureError("NotYetValid", try verifier.verify(request: withInput { replacingCreated($0, with: now + 3600) }))
+        assertSignatureError("Expired", try verifier.verify(request: withInput { replacingCreated($0, with: now - 86400) }))
         XCTAssertEqual(try verifier.verify(request: good).keyid, "k1")
 
         // Signing and construction refusals.
@@ -313,7 +333,9 @@ final class SigningTests: XCTestCase {
                 try await client.sendSigned(request: sending, key: key, options: SignOptions(keyId: "k1", components: ["\"x-missing\""]))
             }
             XCTFail("expected TlsError.Signing")
-        } catch let TlsError.Signing(reason) {
+        } catch let error as TlsError {
+            reached(error)
+            guard case let .Signing(reason) = error else { return XCTFail("\(error)") }
             XCTAssertTrue(reason.hasPrefix("component-not-in-message"), reason)
         }
         XCTAssertEqual(server.requestCount(), 1)

@@ -196,7 +196,7 @@ final class ThrowingListener: SecurityEventListener, @unchecked Sendable {
         lock.lock()
         callCount += 1
         lock.unlock()
-        throw error
+        throw thrownIntoRust(error)
     }
 
     var calls: Int {
@@ -213,9 +213,11 @@ func assertInvalidInput<T>(
     _ expression: @autoclosure () throws -> T,
     _ message: String,
     file: StaticString = #filePath,
-    line: UInt = #line
+    line: UInt = #line,
+    function: String = #function
 ) {
     XCTAssertThrowsError(try expression(), message, file: file, line: line) { error in
+        reached(error, file: file, function: function)
         guard case let RukaSecError.InvalidInput(reason) = error else {
             XCTFail("\(message): expected RukaSecError.InvalidInput, got \(type(of: error)): \(error)",
                     file: file, line: line)

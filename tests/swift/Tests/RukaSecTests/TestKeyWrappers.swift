@@ -60,7 +60,7 @@ final class HandleKeyWrapper: KeyWrapper, @unchecked Sendable {
 
     func wrap(alias: String, key: Data) throws -> Data {
         try locked {
-            guard keks[alias] != nil else { throw KeyWrapperError.KeyNotFound }
+            guard keks[alias] != nil else { throw thrownIntoRust(KeyWrapperError.KeyNotFound) }
             let handle = randomBytes(16)
             keks[alias]!.wrapped[handle] = key
             return handle
@@ -70,8 +70,8 @@ final class HandleKeyWrapper: KeyWrapper, @unchecked Sendable {
     func unwrap(alias: String, wrapped: Data) throws -> Data {
         try locked {
             unwraps += 1
-            guard let kek = keks[alias] else { throw KeyWrapperError.KeyNotFound }
-            guard let key = kek.wrapped[wrapped] else { throw KeyWrapperError.Rejected }
+            guard let kek = keks[alias] else { throw thrownIntoRust(KeyWrapperError.KeyNotFound) }
+            guard let key = kek.wrapped[wrapped] else { throw thrownIntoRust(KeyWrapperError.Rejected) }
             return key
         }
     }
@@ -147,7 +147,7 @@ final class FaultyKeyWrapper: KeyWrapper, @unchecked Sendable {
     }
 
     private func check() throws {
-        if case let .throwing(error) = fault { throw error }
+        if case let .throwing(error) = fault { throw thrownIntoRust(error) }
     }
 
     func createKey(alias: String) throws {

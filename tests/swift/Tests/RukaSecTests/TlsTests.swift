@@ -46,8 +46,9 @@ extension TlsError {
 }
 
 /// The case name and reason of a thrown `TlsError`; nil for other errors.
-func tlsCase(_ error: Error) -> (name: String, reason: String)? {
-    (error as? TlsError)?.nameAndReason
+func tlsCase(_ error: Error, file: StaticString = #filePath, function: String = #function) -> (name: String, reason: String)? {
+    reached(error, file: file, function: function)
+    return (error as? TlsError)?.nameAndReason
 }
 
 /// Asserts that `operation` throws the `TlsError` case `expected` with a non-empty reason;
@@ -57,13 +58,14 @@ func assertTlsError<T: Sendable>(
     _ expected: String,
     file: StaticString = #filePath,
     line: UInt = #line,
+    function: String = #function,
     _ operation: @escaping @Sendable () async throws -> T
 ) async -> String? {
     do {
         let value = try await withTimeout { try await operation() }
         XCTFail("expected TlsError.\(expected), got \(value)", file: file, line: line)
     } catch {
-        guard let (name, reason) = tlsCase(error), name == expected else {
+        guard let (name, reason) = tlsCase(error, file: file, function: function), name == expected else {
             XCTFail("expected TlsError.\(expected), got \(type(of: error)): \(error)", file: file, line: line)
             return nil
         }
@@ -210,6 +212,72 @@ final class TlsTests: XCTestCase {
         }
         XCTAssertThrowsError(try core.httpsClient(options: options(requestTimeoutMs: -1), policy: pinned)) { error in
             XCTAssertEqual(tlsCase(error)?.name, "InvalidInput", "\(error)")
+        }
+    }
+
+    func testServerRefusalsAndCutOffBodiesAreTheirOwnCases() async throws {
+        let core = try RukaSec(listener: nil)
+        func client(_ server: TestTlsServer, extraRoots: [Data]? = nil, allowTls12: Bool = false) throws -> HttpsClient {
+            try core.httpsClient(
+                options: HttpsClientOptions(allowTls12: allowTls12, extraRootsDer: extraRoots ?? [server.rootDer()],
+                                            resolve: [HostAddress(host: server.host(), address: server.address())]),
+                policy: policy(server, pin: server.leafPin()))
+        }
+        let expired = try TestTlsServer.startKind(kind: .expiredLeaf)
+        let toExpired = try client(expired)
+        await assertTlsError("ExpiredCertificate") { try await toExpired.send(request: HttpRequest(method: "GET", url: expired.url(path: "/"))) }
+
+        let demanding = try TestTlsServer.startKind(kind: .clientCertificateRequired)
+        let toDemanding = try client(demanding, allowTls12: true)
+        await assertTlsError("Handshake") { try await toDemanding.send(request: HttpRequest(method: "GET", url: demanding.url(path: "/"))) }
+        XCTAssertEqual(demanding.requestCount(), 0)
+
+        let tls12 = try TestTlsServer.start(tls12Only: true)
+        let toTls12 = try client(tls12)
+        await assertTlsError("ProtocolVersion") { try await toTls12.send(request: HttpRequest(method: "GET", url: tls12.url(path: "/"))) }
+
+        let server = try TestTlsServer.start(tls12Only: false)
+        // Trusting another server's root: the chain does not lead to a trusted anchor.
+        let untrusting = try client(server, extraRoots: [expired.rootDer()])
+        await assertTlsError("UntrustedCertificate") { try await untrusting.send(request: HttpRequest(method: "GET", url: server.url(path: "/"))) }
+        let toServer = try client(server)
+        await assertTlsError("Protocol") { try await toServer.send(request: HttpRequest(method: "GET", url: server.url(path: "/truncated"))) }
+    }
+
+    func testPolicyUpdaterRefusesRollbackAndExpiryAndAnUnreadableStore() throws {
+        let server = try TestTlsServer.start(tls12Only: false)
+        let core = try RukaSec(listener: nil)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rukasec-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let signer = try TestSoftwareSigner.generate()
+        let b64 = { (data: Data) in
+            data.base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+        }
+        func signed(version: Int, expires: String = "2099-01-01T00:00:00Z") throws -> String {
+            let payload = #"{"version":\#(version),"expires":"\#(expires)","domains":[{"pattern":"\#(server.host())","pins":["\#(server.leafPin())","\#(backupPin)"]}]}"#
+            let input = b64(Data(#"{"alg":"ES256","typ":"rukasec-pin-policy+jwt"}"#.utf8)) + "." + b64(Data(payload.utf8))
+            return input + "." + b64(try signer.sign(message: Data(input.utf8)))
+        }
+        let updater = try core.policyUpdater(publicKeys: [signer.spkiDer()], storePath: dir.appendingPathComponent("pin-policy.jws").path)
+        XCTAssertEqual(try updater.apply(document: signed(version: 3)).domains().first?.pattern, server.host())
+        XCTAssertEqual(try updater.installedVersion(), 3)
+        XCTAssertThrowsError(try updater.apply(document: signed(version: 2))) { error in
+            XCTAssertEqual(tlsCase(error)?.name, "PolicyRollback", "\(error)")
+        }
+        XCTAssertThrowsError(try updater.apply(document: signed(version: 4, expires: "2020-01-01T00:00:00Z"))) { error in
+            XCTAssertEqual(tlsCase(error)?.name, "PolicyExpired", "\(error)")
+        }
+        XCTAssertEqual(try updater.installedVersion(), 3)
+
+        // A store path below a regular file cannot be read: Storage, not "nothing installed".
+        let plain = dir.appendingPathComponent("plain")
+        try Data("not a directory".utf8).write(to: plain)
+        let blocked = try core.policyUpdater(publicKeys: [signer.spkiDer()], storePath: plain.appendingPathComponent("pin-policy.jws").path)
+        XCTAssertThrowsError(try blocked.installedVersion()) { error in
+            XCTAssertEqual(tlsCase(error)?.name, "Storage", "\(error)")
         }
     }
 

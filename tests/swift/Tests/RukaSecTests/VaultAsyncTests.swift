@@ -102,6 +102,7 @@ final class VaultAsyncTests: XCTestCase {
             _ = try await vault.getAsync(account: account, namespace: "ns", name: "")
             XCTFail("an empty name was accepted")
         } catch let error as VaultError {
+            reached(error)
             guard case .InvalidInput = error else { return XCTFail("\(error)") }
         }
         // Numbers are signed at the boundary (Java can call them); a negative one is refused.
@@ -110,6 +111,7 @@ final class VaultAsyncTests: XCTestCase {
                                      dataClass: .public, ttlSeconds: -1)
             XCTFail("a negative ttl was accepted")
         } catch let error as VaultError {
+            reached(error)
             guard case let .InvalidInput(reason) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(reason, "ttlSeconds must not be negative")
         }

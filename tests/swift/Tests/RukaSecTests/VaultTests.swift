@@ -44,10 +44,12 @@ func assertVaultError<T>(
     _ expression: @autoclosure () throws -> T,
     _ message: String = "",
     file: StaticString = #filePath,
-    line: UInt = #line
+    line: UInt = #line,
+    function: String = #function
 ) -> VaultError? {
     var thrown: VaultError?
     XCTAssertThrowsError(try expression(), message, file: file, line: line) { error in
+        reached(error, file: file, function: function)
         guard let error = error as? VaultError else {
             XCTFail("\(message): expected VaultError.\(expected), got \(type(of: error)): \(error)",
                     file: file, line: line)
@@ -693,12 +695,12 @@ final class MemoryAnchorStore: RollbackAnchorStore, @unchecked Sendable {
     var names: [String] { values.get.keys.sorted() }
 
     func load(name: String) throws -> Int64? {
-        if failLoad.get { throw KeyWrapperError.Failed(reason: "anchor store offline") }
+        if failLoad.get { throw thrownIntoRust(KeyWrapperError.Failed(reason: "anchor store offline")) }
         return values.get[name]
     }
 
     func store(name: String, value: Int64) throws {
-        if failStore.get { throw KeyWrapperError.Failed(reason: "anchor store offline") }
+        if failStore.get { throw thrownIntoRust(KeyWrapperError.Failed(reason: "anchor store offline")) }
         values.with { $0[name] = value }
     }
 

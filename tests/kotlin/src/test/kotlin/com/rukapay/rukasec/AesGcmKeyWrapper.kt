@@ -65,7 +65,7 @@ open class AesGcmKeyWrapper(private val hardwareBacked: Boolean = false) : KeyWr
     override fun wrap(alias: String, key: ByteArray): ByteArray {
         wrapCounter.incrementAndGet()
         try {
-            val kek = keys[alias] ?: throw KeyWrapperException.KeyNotFound()
+            val kek = keys[alias] ?: throw thrownIntoRust(KeyWrapperException.KeyNotFound())
             val iv = ByteArray(IV_LEN).also(random::nextBytes)
             val cipher = Cipher.getInstance(TRANSFORMATION)
             cipher.init(Cipher.ENCRYPT_MODE, kek, GCMParameterSpec(TAG_BITS, iv))
@@ -79,15 +79,15 @@ open class AesGcmKeyWrapper(private val hardwareBacked: Boolean = false) : KeyWr
 
     override fun unwrap(alias: String, wrapped: ByteArray): ByteArray {
         unwrapCounter.incrementAndGet()
-        val kek = keys[alias] ?: throw KeyWrapperException.KeyNotFound()
-        if (wrapped.size < IV_LEN + TAG_BITS / 8) throw KeyWrapperException.Rejected()
+        val kek = keys[alias] ?: throw thrownIntoRust(KeyWrapperException.KeyNotFound())
+        if (wrapped.size < IV_LEN + TAG_BITS / 8) throw thrownIntoRust(KeyWrapperException.Rejected())
         val cipher = Cipher.getInstance(TRANSFORMATION)
         cipher.init(Cipher.DECRYPT_MODE, kek, GCMParameterSpec(TAG_BITS, wrapped, 0, IV_LEN))
         cipher.updateAAD(alias.toByteArray(Charsets.UTF_8))
         return try {
             cipher.doFinal(wrapped, IV_LEN, wrapped.size - IV_LEN)
         } catch (_: AEADBadTagException) {
-            throw KeyWrapperException.Rejected()
+            throw thrownIntoRust(KeyWrapperException.Rejected())
         }
     }
 

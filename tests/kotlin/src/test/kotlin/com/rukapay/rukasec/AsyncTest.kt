@@ -8,7 +8,6 @@ import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.assertThrows
 
 /** `suspend fun selfTestAsync()`: a Rust future (tokio) driven from Kotlin coroutines. */
 class AsyncTest {

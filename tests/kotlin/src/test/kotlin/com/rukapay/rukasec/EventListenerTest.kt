@@ -121,7 +121,6 @@ class EventListenerTest {
         val variants: List<RukaSecException> = listOf(
             RukaSecException.InvalidInput("from Kotlin"),
             RukaSecException.CryptoUnavailable("from Kotlin"),
-            RukaSecException.Crypto("from Kotlin"),
             RukaSecException.Callback("from Kotlin"),
             RukaSecException.Internal("from Kotlin"),
         )
@@ -140,7 +139,6 @@ class EventListenerTest {
             val reason = when (variant) {
                 is RukaSecException.InvalidInput -> variant.reason
                 is RukaSecException.CryptoUnavailable -> variant.reason
-                is RukaSecException.Crypto -> variant.reason
                 is RukaSecException.Callback -> variant.reason
                 is RukaSecException.Internal -> variant.reason
             }

@@ -88,6 +88,6 @@ class ThrowingListener(private val toThrow: () -> Exception = { RuntimeException
 
     override fun onEvent(event: SecurityEvent) {
         counter.incrementAndGet()
-        throw toThrow()
+        throw thrownIntoRust(toThrow())
     }
 }

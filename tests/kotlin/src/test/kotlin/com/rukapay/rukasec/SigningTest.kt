@@ -11,7 +11,6 @@ import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
 import java.io.File
 import java.security.KeyFactory
@@ -221,7 +220,7 @@ class SigningTest {
         val refusing = object : PlatformSigner {
             val keys = newKeyPair()
             override fun publicKey(): ByteArray = keys.public.encoded
-            override fun sign(message: ByteArray): ByteArray = throw SignatureException.UnknownKey("user 4111 cancelled")
+            override fun sign(message: ByteArray): ByteArray = throw thrownIntoRust(SignatureException.UnknownKey("user 4111 cancelled"))
         }
         DeviceKey.platform(refusing).use { key ->
             val error = assertThrows<SignatureException.SignerFailed> { key.signRequest(request(), SignOptions(keyId = "hw")) }
@@ -280,6 +279,16 @@ class SigningTest {
                     if (it.name == "Signature") it.copy(value = "sig1=not-base64") else it
                 })
                 assertThrows<SignatureException.Malformed> { verifier.verify(garbled) }
+
+                // Parameters checked before the signature: another algorithm, a future `created`.
+                fun withInput(edit: (String) -> String) = good.copy(headers = good.headers.map {
+                    if (it.name == "Signature-Input") it.copy(value = edit(it.value)) else it
+                })
+                val otherAlgorithm = withInput { it.replace(Regex(";alg=\"[^\"]*\""), "") + ";alg=\"rsa-pss-sha512\"" }
+                assertThrows<SignatureException.UnsupportedAlgorithm> { verifier.verify(otherAlgorithm) }
+                val inAnHour = System.currentTimeMillis() / 1000 + 3600
+                val fromTheFuture = withInput { it.replace(Regex(";created=[0-9]+"), ";created=$inAnHour") }
+                assertThrows<SignatureException.NotYetValid> { verifier.verify(fromTheFuture) }
 
                 // The original verifies once; its nonce then counts as seen.
                 assertEquals("once", verifier.verify(good).nonce)

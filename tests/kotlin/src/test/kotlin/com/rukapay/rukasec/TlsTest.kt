@@ -9,7 +9,6 @@ import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
 import java.io.File
 import java.security.KeyPair
@@ -211,6 +210,38 @@ class TlsTest {
         }
         // Negative numbers are refused before anything is built.
         assertThrows<TlsException.InvalidInput> { core.httpsClient(base.copy(maxRedirects = -1), pinned) }
+    }
+
+    @Test
+    fun `an expired leaf, a demanded client certificate and a cut-off body arrive as their cases`() {
+        fun client(server: TestTlsServer, allowTls12: Boolean = false) = core.httpsClient(
+            HttpsClientOptions(
+                extraRootsDer = listOf(server.rootDer()),
+                resolve = listOf(HostAddress(server.host(), server.address())),
+                allowTls12 = allowTls12,
+            ),
+            PinPolicy(listOf(DomainPin(pattern = server.host(), pins = listOf(server.leafPin(), BACKUP_PIN)))),
+        )
+        TestTlsServer.startKind(TestServerKind.EXPIRED_LEAF).use { expired ->
+            client(expired).use { assertThrows<TlsException.ExpiredCertificate> { await { it.send(HttpRequest("GET", expired.url("/"))) } } }
+        }
+        TestTlsServer.startKind(TestServerKind.CLIENT_CERTIFICATE_REQUIRED).use { demanding ->
+            client(demanding, allowTls12 = true).use {
+                assertThrows<TlsException.Handshake> { await { it.send(HttpRequest("GET", demanding.url("/"))) } }
+            }
+            assertEquals(0, demanding.requestCount())
+        }
+        client(server).use { assertThrows<TlsException.Protocol> { await { it.send(HttpRequest("GET", server.url("/truncated"))) } } }
+    }
+
+    @Test
+    fun `a policy store path the updater cannot read is Storage`() {
+        val plain = File(dir, "plain").apply { writeText("not a directory") }
+        val keys = KeyPairGenerator.getInstance("EC").apply { initialize(ECGenParameterSpec("secp256r1")) }.generateKeyPair()
+        core.policyUpdater(listOf(keys.public.encoded), File(plain, "pin-policy.jws").path).use { updater ->
+            val error = assertThrows<TlsException.Storage> { updater.installedVersion() }
+            assertTrue(error.reason.isNotBlank())
+        }
     }
 
     @Test

@@ -3,7 +3,6 @@ package com.rukapay.rukasec
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.assertThrows
 
 /** Plain exported functions: no object, no callback. */
 class TopLevelFunctionsTest {

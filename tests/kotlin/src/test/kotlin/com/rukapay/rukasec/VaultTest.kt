@@ -9,7 +9,6 @@ import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
 import java.io.File
 import java.security.SecureRandom
@@ -361,6 +360,26 @@ class VaultTest {
     }
 
     @Test
+    fun `a wrapper that rejects a wrapped key gives KeyUnavailable, and the item is intact once it opens again`() {
+        val rejecting = object : AesGcmKeyWrapper() {
+            @Volatile
+            var reject = false
+
+            override fun unwrap(alias: String, wrapped: ByteArray): ByteArray =
+                if (reject && alias.startsWith(KEK_PREFIX)) throw thrownIntoRust(KeyWrapperException.Rejected()) else super.unwrap(alias, wrapped)
+        }
+        val path = File(dir, "rejecting").absolutePath
+        core.openVault(path, rejecting).use { it.put(ALICE, "ns", "v", byteArrayOf(7), DataClass.CONFIDENTIAL, null) }
+        rejecting.reject = true
+        core.openVault(path, rejecting).use {
+            val error = assertThrows<VaultException.KeyUnavailable> { it.get(ALICE, "ns", "v") }
+            assertTrue(error.reason.isNotBlank())
+        }
+        rejecting.reject = false
+        core.openVault(path, rejecting).use { assertArrayEquals(byteArrayOf(7), it.get(ALICE, "ns", "v")) }
+    }
+
+    @Test
     fun `a plain Kotlin exception from the wrapper becomes Keystore without its message`() {
         val secret = "do-not-leak-5f3a9c"
         val buggy = ThrowingKeyWrapper { IllegalStateException(secret) }
@@ -546,7 +565,7 @@ class ThrowingKeyWrapper(private val toThrow: () -> Exception) : KeyWrapper {
 
     private fun fail(): Nothing {
         synchronized(this) { calls++ }
-        throw toThrow()
+        throw thrownIntoRust(toThrow())
     }
 
     override fun createKey(alias: String) = fail()
@@ -566,7 +585,7 @@ class MemoryAnchorStore : RollbackAnchorStore {
     @Volatile
     var failStore = false
 
-    private fun fail(): Nothing = throw KeyWrapperException.Failed("anchor store offline")
+    private fun fail(): Nothing = throw thrownIntoRust(KeyWrapperException.Failed("anchor store offline"))
 
     override fun load(name: String): Long? = if (failLoad) fail() else values[name]
     override fun store(name: String, value: Long) { if (failStore) fail(); values[name] = value }
