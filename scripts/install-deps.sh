@@ -9,6 +9,14 @@ command -v cargo >/dev/null 2>&1 || { echo "error: install-deps: cargo (rustup) 
 for component in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
 done
+# scripts/check-rust-api.sh: rustdoc's JSON output is unstable, so the Rust API snapshot needs a
+# nightly, pinned by date there (its `toolchain=` line); nothing else builds with it.
+rust_api_toolchain=$(sed -n 's/^toolchain=\([^ #]*\).*/\1/p' scripts/check-rust-api.sh)
+[[ -n $rust_api_toolchain ]] || { echo "error: install-deps: no toolchain= in scripts/check-rust-api.sh" >&2; exit 1; }
+if ! rustup run "$rust_api_toolchain" rustdoc --version >/dev/null 2>&1; then
+  echo "install-deps: rustup toolchain install $rust_api_toolchain --profile minimal" >&2
+  rustup toolchain install "$rust_api_toolchain" --profile minimal --no-self-update >&2
+fi
 command -v openssl >/dev/null 2>&1 || missing_apt+=(openssl)
 command -v java >/dev/null 2>&1 || missing_apt+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || missing_apt+=(maven)
