@@ -5,10 +5,12 @@
 #   scripts/test-swift.sh          RUKASEC_SKIP_BINDGEN=1 reuses <target dir>/bindings as they are
 #
 # Generates the bindings (scripts/bindgen.sh), copies the generated RukaSec.swift into
-# tests/swift/Sources/RukaSec/ (git-ignored), bind-mounts the repo read-only at /rukasec in the
+# tests/swift/Sources/RukaSec/ and turns the ```swift examples of docs/INTEGRATION.md into
+# tests/swift/Tests/RukaSecTests/IntegrationExamples.swift (scripts/doc_examples.py; both
+# git-ignored, written only when they change), bind-mounts the repo read-only at /rukasec in the
 # chroot, mounts /proc, and runs `swift test` there with a clean environment. SwiftPM's build
-# directory stays in the chroot (/root/rukasec-swift-build), so nothing but that one ignored copy
-# lands in the repo. Every mount is undone on every exit path.
+# directory stays in the chroot (/root/rukasec-swift-build), so nothing but those two ignored
+# files lands in the repo. Every mount is undone on every exit path.
 #
 # Last line of output: `swift: N passed, N failed`. Exits non-zero when swift test failed, a
 # test failed, or no test passed. Needs root (mount, chroot).
@@ -17,6 +19,7 @@ cd "$(git rev-parse --show-toplevel)"
 repo="$PWD"
 
 [[ $EUID -eq 0 ]] || { echo "error: test-swift: root is needed for mount and chroot" >&2; exit 1; }
+command -v python3 >/dev/null 2>&1 || { echo "error: test-swift: python3 is needed for scripts/doc_examples.py (Debian: apt-get install python3)" >&2; exit 1; }
 
 if [[ "${RUKASEC_SKIP_BINDGEN:-0}" != 1 ]]; then
   scripts/bindgen.sh
@@ -33,6 +36,9 @@ mkdir -p tests/swift/Sources/RukaSec
 if ! cmp -s "$bindings/swift/RukaSec.swift" tests/swift/Sources/RukaSec/RukaSec.swift; then
   cp "$bindings/swift/RukaSec.swift" tests/swift/Sources/RukaSec/RukaSec.swift
 fi
+# The documentation's examples, as tests of the test target (the script rewrites the file only
+# when its content changes, for the same reason).
+python3 scripts/doc_examples.py swift docs/INTEGRATION.md tests/swift/Tests/RukaSecTests/IntegrationExamples.swift
 
 chroot_dir="$(scripts/swift-chroot.sh)"
 [[ -x "$chroot_dir/usr/bin/swift" || -L "$chroot_dir/usr/bin/swift" ]] || { echo "error: test-swift: no swift in $chroot_dir" >&2; exit 1; }

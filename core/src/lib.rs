@@ -21,3 +21,10 @@ pub use rukasec::RukaSec;
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The Rust examples of docs/INTEGRATION.md (a server verifying signed requests), compiled and
+/// run as doctests; its Kotlin and Swift examples run in the binding suites
+/// (scripts/doc_examples.py).
+#[doc = include_str!("../../docs/INTEGRATION.md")]
+#[cfg(doctest)]
+pub struct IntegrationDoctests;

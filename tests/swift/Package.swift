@@ -1,7 +1,9 @@
 // swift-tools-version:6.0
 //
 // Swift binding tests for RukaSec. Run them with `scripts/test-swift.sh`, which generates the
-// bindings, copies the generated `RukaSec.swift` into Sources/RukaSec/ (git-ignored), and passes
+// bindings, copies the generated `RukaSec.swift` into Sources/RukaSec/ (git-ignored), writes the
+// examples of docs/INTEGRATION.md as Tests/RukaSecTests/IntegrationExamples.swift (git-ignored,
+// scripts/doc_examples.py), and passes
 // what the package cannot know by itself: the `RukaSecFFI` module map
 // (`-Xcc -fmodule-map-file=...`), the directory of `librukasec_ffi.so` (`-L`, and
 // `LD_LIBRARY_PATH` at run time) and `RUKASEC_ROOT` for the fixtures.
