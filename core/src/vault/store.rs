@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 pub const DATABASE_FILE: &str = "vault.sqlite3";
 
 /// The schema (docs/FORMAT.md §1). Public so the benchmarks measure raw SQLite on the very same
-/// tables instead of a copy that could drift. [`open`] refuses a database whose schema is not
+/// tables instead of a copy that could drift. `store::open` refuses a database whose schema is not
 /// exactly this one (a planted trigger, view, index or column).
 pub const SCHEMA: &str = "
 CREATE TABLE meta (
