@@ -48,6 +48,7 @@ step bindgen bash scripts/bindgen.sh
 step exports bash scripts/check-exports.sh
 step api bash scripts/check-api.sh
 step rust-api bash scripts/check-rust-api.sh
+step changelog bash scripts/check-changelog.sh
 RUKASEC_SKIP_BINDGEN=1 step kotlin bash scripts/test-kotlin.sh
 RUKASEC_SKIP_BINDGEN=1 step swift bash scripts/test-swift.sh
 step errors bash scripts/check-error-reach.sh
