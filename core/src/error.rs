@@ -36,9 +36,33 @@ pub enum Error {
     KeyUnavailable,
     /// The platform keystore needs the user first: the key is bound to user authentication
     /// (biometric or device credential) and none is in force, the device is locked, or the
-    /// prompt was cancelled. Nothing is wrong with the data: authenticate and call again.
+    /// unlock policy requires an authentication that is not in force (a blocking call never
+    /// prompts). Nothing is wrong with the data: authenticate (an async call) and call again.
     #[error("user authentication required: {USER_AUTHENTICATION_REQUIRED}")]
     UserAuthenticationRequired,
+    /// The user cancelled the authentication prompt (or the app dismissed it). Every request
+    /// waiting on that prompt fails with this; nothing is counted as a failed attempt.
+    #[error("the user cancelled authentication")]
+    UserCancelled,
+    /// The user failed to authenticate. `remaining_attempts` more failures in a row before a
+    /// lockout.
+    #[error("authentication failed; {remaining_attempts} attempts left before a lockout")]
+    AuthenticationFailed {
+        /// Failures left before the lockout.
+        remaining_attempts: u32,
+    },
+    /// Too many failed authentication attempts: unlocking is refused until `until_unix_ms`
+    /// (milliseconds since the Unix epoch), by RukaSec's own counter or by the platform's.
+    #[error("authentication is locked out until {until_unix_ms} (Unix ms)")]
+    LockedOut {
+        /// When unlocking may be tried again.
+        until_unix_ms: i64,
+    },
+    /// The platform invalidated the key that protects this data (a new fingerprint or face was
+    /// enrolled, or biometrics were removed): the data it protected cannot be read again.
+    /// Recover by authenticating with the server again and resetting the account's data.
+    #[error("the key was invalidated by a biometric enrolment change")]
+    KeyInvalidated,
     /// The platform keystore (key wrapper) failed for another reason. `reason` is fixed text.
     #[error("key wrapper failed: {reason}")]
     KeyWrapper {
@@ -103,6 +127,10 @@ impl Error {
             Self::Integrity => INTEGRITY.to_owned(),
             Self::KeyUnavailable => KEY_UNAVAILABLE.to_owned(),
             Self::UserAuthenticationRequired => USER_AUTHENTICATION_REQUIRED.to_owned(),
+            Self::UserCancelled
+            | Self::AuthenticationFailed { .. }
+            | Self::LockedOut { .. }
+            | Self::KeyInvalidated => self.to_string(),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod secret;
 pub mod selftest;
 pub mod signing;
 pub mod tls;
+pub mod unlock;
 pub mod vault;
 
 pub use error::{Error, Result, SignatureFailure, TlsFailure};

@@ -57,6 +57,23 @@ pub enum SecurityEventKind {
     PinReportSent,
     /// A pin-failure report could not be sent. `details`: `host`, `failure`.
     PinReportFailed,
+    /// The user authenticated to unlock data. `details`: `class`, `method`.
+    UnlockSucceeded,
+    /// An authentication attempt failed (counted). `details`: `class`, `failures` (in a row),
+    /// `limit`.
+    UnlockFailed,
+    /// The user cancelled an authentication prompt (not counted). `details.class`.
+    UnlockCancelled,
+    /// Unlocking is locked out after too many failed attempts, or the platform locked its
+    /// authenticator out. `details`: `until_ms`, `by` (`rukasec` or `platform`).
+    UnlockLockedOut,
+    /// The stored failed-attempt counter failed authentication (edited or rolled back); it is
+    /// treated as a lockout. `details.what`.
+    UnlockCounterTampered,
+    /// Data was locked: unwrapped keys were dropped. `details.why` (`lock`, `background`).
+    VaultLocked,
+    /// The platform invalidated a key bound to biometrics (a new enrolment). `details.class`.
+    VaultKeyInvalidated,
 }
 
 impl SecurityEventKind {
@@ -78,6 +95,13 @@ impl SecurityEventKind {
             Self::PinPolicyRejected => "pin_policy_rejected",
             Self::PinReportSent => "pin_report_sent",
             Self::PinReportFailed => "pin_report_failed",
+            Self::UnlockSucceeded => "unlock_succeeded",
+            Self::UnlockFailed => "unlock_failed",
+            Self::UnlockCancelled => "unlock_cancelled",
+            Self::UnlockLockedOut => "unlock_locked_out",
+            Self::UnlockCounterTampered => "unlock_counter_tampered",
+            Self::VaultLocked => "vault_locked",
+            Self::VaultKeyInvalidated => "vault_key_invalidated",
         }
     }
 
@@ -88,16 +112,24 @@ impl SecurityEventKind {
             | Self::VaultKeyRotated
             | Self::VaultAccountDeleted
             | Self::PinPolicyUpdated
-            | Self::PinReportSent => Severity::Info,
+            | Self::PinReportSent
+            | Self::UnlockSucceeded
+            | Self::UnlockCancelled
+            | Self::VaultLocked => Severity::Info,
             Self::PinMismatchReportOnly
             | Self::PinSetExpired
             | Self::TlsVerificationFailed
-            | Self::PinReportFailed => Severity::Warning,
-            Self::SelfTestFailed | Self::VaultIntegrityFailure => Severity::Critical,
+            | Self::PinReportFailed
+            | Self::UnlockFailed => Severity::Warning,
+            Self::SelfTestFailed | Self::VaultIntegrityFailure | Self::UnlockCounterTampered => {
+                Severity::Critical
+            }
             Self::CryptoRefused
             | Self::VaultKeyUnavailable
             | Self::PinMismatch
-            | Self::PinPolicyRejected => Severity::Error,
+            | Self::PinPolicyRejected
+            | Self::UnlockLockedOut
+            | Self::VaultKeyInvalidated => Severity::Error,
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, TransactionBehavior};
@@ -17,6 +17,7 @@ use crate::crypto::Crypto;
 use crate::error::{Error, Result};
 use crate::events::{EventBus, SecurityEvent, SecurityEventKind};
 use crate::secret::SecretBytes;
+use crate::unlock::{UnlockGate, UnlockGrant};
 
 /// Longest account id, namespace and name, in bytes.
 pub const MAX_ID_LEN: usize = 1024;
@@ -93,6 +94,15 @@ struct Account {
     items: HashMap<[u8; 32], ItemFacts>,
 }
 
+/// Whether a read is checked against the unlock gate.
+#[derive(Clone, Copy)]
+enum Gated<'a> {
+    /// Yes, with the grant of an unlock if the caller has one.
+    Yes(Option<&'a UnlockGrant>),
+    /// No: the gate's own counter.
+    No,
+}
+
 /// Whether an account may be created by the call that resolves it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Create {
@@ -132,6 +142,8 @@ pub struct Vault {
     /// SQLite's `data_version` when the cache was last checked against the database: another
     /// vault instance (or process) on the same directory may have written.
     seen_data_version: AtomicI64,
+    /// The unlock gate reads are checked against, once attached.
+    gate: OnceLock<Arc<UnlockGate>>,
 }
 
 impl Vault {
@@ -176,6 +188,7 @@ impl Vault {
             id_key: Mutex::new(None),
             accounts: Mutex::new(HashMap::new()),
             seen_data_version,
+            gate: OnceLock::new(),
         };
         vault.destroy_retired_keks(&vault.lock_connection())?;
         Ok(vault)
@@ -262,6 +275,102 @@ impl Vault {
     /// swapped, rolled back, deleted or re-inserted); `KeyUnavailable`, `KeyWrapper`, `Storage`,
     /// `CryptoUnavailable`.
     pub fn get(&self, account: &str, namespace: &str, name: &str) -> Result<Option<SecretBytes>> {
+        self.read_value(account, namespace, name, Gated::Yes(None))
+    }
+
+    /// [`Vault::get`] with the grant of an unlock ([`UnlockGate::unlock`]), for a class whose
+    /// policy wants a fresh authentication for each read.
+    ///
+    /// # Errors
+    /// As [`Vault::get`].
+    pub fn get_granted(
+        &self,
+        grant: &UnlockGrant,
+        account: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<SecretBytes>> {
+        self.read_value(account, namespace, name, Gated::Yes(Some(grant)))
+    }
+
+    /// [`Vault::get`] past the gate: the gate's own failure counter.
+    pub(crate) fn get_ungated(
+        &self,
+        account: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<SecretBytes>> {
+        self.read_value(account, namespace, name, Gated::No)
+    }
+
+    /// The data class of `namespace`/`name`, if it holds a value that has not expired: what an
+    /// async read unlocks before it reads. Does not decrypt; the row is checked like
+    /// [`Vault::get`]'s.
+    ///
+    /// # Errors
+    /// As [`Vault::get`].
+    pub fn class_of(
+        &self,
+        account: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<DataClass>> {
+        check_ids(account, namespace, Some(name))?;
+        let crypto = Crypto::get()?;
+        let conn = self.lock_connection();
+        let found = self.read_checked(&crypto, &conn, account, |entry| {
+            let item_id = format::item_id(&crypto, &entry.keys.index, namespace, name);
+            let row = store::item_header(&conn, &entry.keys.tag, &item_id)?;
+            Ok(check_row(&crypto, entry, &item_id, row))
+        })?;
+        drop(conn);
+        match found {
+            Some((_, row)) if !self.is_expired(row.expires_at) => DataClass::from_code(row.class)
+                .map(Some)
+                .ok_or_else(|| self.integrity("value")),
+            _ => Ok(None),
+        }
+    }
+
+    /// Checks every read against `gate` from now on, and drops (zeroizes) every unwrapped key
+    /// whenever it locks. One gate per vault.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when a gate is already attached.
+    pub fn attach_unlock_gate(self: &Arc<Self>, gate: Arc<UnlockGate>) -> Result<()> {
+        let weak = Arc::downgrade(self);
+        self.gate
+            .set(Arc::clone(&gate))
+            .map_err(|_| Error::invalid_input("this vault already has an unlock gate"))?;
+        gate.on_lock(Box::new(move |_why| {
+            if let Some(vault) = weak.upgrade() {
+                vault.forget_keys();
+            }
+        }));
+        Ok(())
+    }
+
+    /// The attached unlock gate, if any.
+    pub fn unlock_gate(&self) -> Option<&Arc<UnlockGate>> {
+        self.gate.get()
+    }
+
+    /// Drops every unwrapped key (zeroized on drop) and the verified states: the next use
+    /// unwraps again through the keystore.
+    pub fn forget_keys(&self) {
+        // The connection first: the order every other path takes.
+        let _conn = self.lock_connection();
+        self.lock_accounts().clear();
+        *self.id_key.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    fn read_value(
+        &self,
+        account: &str,
+        namespace: &str,
+        name: &str,
+        gated: Gated<'_>,
+    ) -> Result<Option<SecretBytes>> {
         check_ids(account, namespace, Some(name))?;
         let crypto = Crypto::get()?;
         let conn = self.lock_connection();
@@ -278,6 +387,11 @@ impl Vault {
             return Ok(None);
         }
         let class = DataClass::from_code(row.class).ok_or_else(|| self.integrity("value"))?;
+        // No vault lock is held here: a gate that finds its session idle locks, and its hook
+        // takes the connection.
+        if let (Gated::Yes(grant), Some(gate)) = (gated, self.gate.get()) {
+            gate.check(class, grant)?;
+        }
         let key = keys
             .data_key(class, row.key_version)
             .ok_or_else(|| self.integrity("value"))?;
@@ -1383,6 +1497,11 @@ impl Vault {
                 Error::KeyUnavailable
             }
             KeyFailure::WrappedKeyTampered => self.integrity("wrapped_key"),
+            KeyFailure::Wrapper(WrapperError::KeyInvalidated) => {
+                self.events
+                    .emit(SecurityEvent::new(SecurityEventKind::VaultKeyInvalidated));
+                Error::KeyInvalidated
+            }
             KeyFailure::Wrapper(error) => wrapper_error(error),
             KeyFailure::Other(error) => error,
         }
@@ -1449,6 +1568,7 @@ fn wrapper_error(error: WrapperError) -> Error {
     match error {
         // Not a failure of the keystore: the app must prompt the user and call again.
         WrapperError::UserAuthenticationRequired => Error::UserAuthenticationRequired,
+        WrapperError::KeyInvalidated => Error::KeyInvalidated,
         other => Error::KeyWrapper {
             reason: other.to_string(),
         },

@@ -71,6 +71,11 @@ pub enum WrapperError {
     /// The keystore needs the user first (locked device, biometric prompt cancelled).
     #[error("the keystore needs user authentication")]
     UserAuthenticationRequired,
+    /// The platform invalidated the KEK: it was bound to the enrolled biometrics and they
+    /// changed (Android `KeyPermanentlyInvalidatedException`, a Secure Enclave key with
+    /// `.biometryCurrentSet` after a new enrolment). What it wrapped is lost.
+    #[error("the key was invalidated by a biometric enrolment change")]
+    KeyInvalidated,
     /// Anything else; `reason` is fixed text, never key material.
     #[error("keystore failure: {reason}")]
     Failed {
