@@ -71,6 +71,20 @@ pub enum SecurityEventKind {
     PinReportSent,
     /// A pin-failure report could not be sent. `details`: `host`, `failure`.
     PinReportFailed,
+    /// The user authenticated to unlock data. `details`: `class`, `method`.
+    UnlockSucceeded,
+    /// An authentication attempt failed (counted). `details`: `class`, `failures`, `limit`.
+    UnlockFailed,
+    /// The user cancelled an authentication prompt (not counted). `details["class"]`.
+    UnlockCancelled,
+    /// Unlocking is locked out. `details`: `until_ms`, `by` (`rukasec` or `platform`).
+    UnlockLockedOut,
+    /// The stored failed-attempt counter failed authentication (edited); treated as a lockout.
+    UnlockCounterTampered,
+    /// Data was locked and unwrapped keys dropped. `details["why"]`: lock, background, idle.
+    VaultLocked,
+    /// The platform invalidated a biometric-bound key (a new enrolment).
+    VaultKeyInvalidated,
     /// A kind this version of the bindings does not know yet. `details["kind"]` names it.
     Other,
 }
@@ -113,6 +127,15 @@ impl From<&core::SecurityEvent> for SecurityEvent {
             core::SecurityEventKind::PinPolicyRejected => SecurityEventKind::PinPolicyRejected,
             core::SecurityEventKind::PinReportSent => SecurityEventKind::PinReportSent,
             core::SecurityEventKind::PinReportFailed => SecurityEventKind::PinReportFailed,
+            core::SecurityEventKind::UnlockSucceeded => SecurityEventKind::UnlockSucceeded,
+            core::SecurityEventKind::UnlockFailed => SecurityEventKind::UnlockFailed,
+            core::SecurityEventKind::UnlockCancelled => SecurityEventKind::UnlockCancelled,
+            core::SecurityEventKind::UnlockLockedOut => SecurityEventKind::UnlockLockedOut,
+            core::SecurityEventKind::UnlockCounterTampered => {
+                SecurityEventKind::UnlockCounterTampered
+            }
+            core::SecurityEventKind::VaultLocked => SecurityEventKind::VaultLocked,
+            core::SecurityEventKind::VaultKeyInvalidated => SecurityEventKind::VaultKeyInvalidated,
             other => {
                 details.insert("kind".to_owned(), other.as_str().to_owned());
                 SecurityEventKind::Other

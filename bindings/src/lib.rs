@@ -39,6 +39,7 @@ mod signing;
 #[cfg(feature = "ffi-testing")]
 mod testing;
 mod tls;
+mod unlock;
 mod vault;
 
 pub use error::RukaSecError;
@@ -55,6 +56,7 @@ pub use tls::{
     CertificateSummary, DomainPin, PinChecker, PinOutcome, PinPolicy, PolicyUpdater, TlsError,
     spki_sha256_pin,
 };
+pub use unlock::{AuthMethod, AuthOutcome, AuthRequest, Authenticator, UnlockGate, UnlockPolicy};
 pub use vault::{
     DataClass, KeyWrapper, KeyWrapperError, RotationReport, Vault, VaultError, VaultItem,
 };

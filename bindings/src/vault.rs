@@ -9,8 +9,9 @@ use rukasec_core::Error;
 use rukasec_core::secret::SecretBytes;
 use rukasec_core::vault as core;
 
-use crate::guard::guard_with;
+use crate::guard::{guard_future, guard_with};
 use crate::numbers;
+use crate::unlock::{Authenticator, ForeignAuthenticator, UnlockGate, UnlockPolicy};
 
 /// How sensitive an item is; each class has its own data key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -69,10 +70,44 @@ pub enum VaultError {
         /// A fixed explanation.
         reason: String,
     },
-    /// The keystore needs the user first (a key bound to biometric or device-credential
-    /// authentication, a locked device, a cancelled prompt): authenticate, then call again.
+    /// The user must authenticate first: the unlock policy needs it and a blocking call never
+    /// prompts, or the keystore needs the user (a key bound to biometric or device-credential
+    /// authentication, a locked device). Call the `*Async` form (it prompts through the
+    /// `Authenticator`), or `UnlockGate.unlock`, then call again.
     #[error("user-authentication-required: {reason}")]
     UserAuthenticationRequired {
+        /// A fixed explanation.
+        reason: String,
+    },
+    /// The user cancelled the authentication prompt: every call waiting on it fails with this.
+    /// Not counted as a failed attempt.
+    #[error("user-cancelled: {reason}")]
+    UserCancelled {
+        /// A fixed explanation.
+        reason: String,
+    },
+    /// The user failed to authenticate; `remaining_attempts` more failures lock out.
+    #[error("authentication-failed: {reason}")]
+    AuthenticationFailed {
+        /// A fixed explanation.
+        reason: String,
+        /// Failures left before a lockout.
+        remaining_attempts: i32,
+    },
+    /// Too many failed attempts: unlocking is refused until `until_unix_ms` (by RukaSec's
+    /// counter, which survives restarts, or by the platform's).
+    #[error("locked-out: {reason}")]
+    LockedOut {
+        /// A fixed explanation.
+        reason: String,
+        /// When unlocking may be tried again, milliseconds since the Unix epoch.
+        until_unix_ms: i64,
+    },
+    /// The platform invalidated the key bound to the enrolled biometrics (a new fingerprint or
+    /// face): the data it protected is gone. Authenticate with the server again, then
+    /// `resetAccount` (docs/ERRORS.md).
+    #[error("key-invalidated: {reason}")]
+    KeyInvalidated {
         /// A fixed explanation.
         reason: String,
     },
@@ -110,6 +145,16 @@ impl From<Error> for VaultError {
             Error::Integrity | Error::Crypto => Self::Integrity { reason },
             Error::KeyUnavailable => Self::KeyUnavailable { reason },
             Error::UserAuthenticationRequired => Self::UserAuthenticationRequired { reason },
+            Error::UserCancelled => Self::UserCancelled { reason },
+            Error::AuthenticationFailed { remaining_attempts } => Self::AuthenticationFailed {
+                reason,
+                remaining_attempts: i32::try_from(remaining_attempts).unwrap_or(i32::MAX),
+            },
+            Error::LockedOut { until_unix_ms } => Self::LockedOut {
+                reason,
+                until_unix_ms,
+            },
+            Error::KeyInvalidated => Self::KeyInvalidated { reason },
             Error::KeyWrapper { .. } => Self::Keystore { reason },
             Error::Storage { .. } => Self::Storage { reason },
             Error::CryptoUnavailable => Self::CryptoUnavailable { reason },
@@ -141,6 +186,10 @@ pub enum KeyWrapperError {
     /// The keystore needs the user first (locked device, cancelled prompt).
     #[error("user authentication required")]
     UserAuthenticationRequired,
+    /// The platform invalidated the key (Android `KeyPermanentlyInvalidatedException`, a
+    /// Secure Enclave key with `.biometryCurrentSet` after a new enrolment).
+    #[error("key invalidated")]
+    KeyInvalidated,
     /// Anything else; `reason` must not hold key material.
     #[error("keystore failure: {reason}")]
     Failed {
@@ -272,6 +321,7 @@ impl From<KeyWrapperError> for core::WrapperError {
             KeyWrapperError::KeyNotFound => Self::KeyNotFound,
             KeyWrapperError::Rejected => Self::Rejected,
             KeyWrapperError::UserAuthenticationRequired => Self::UserAuthenticationRequired,
+            KeyWrapperError::KeyInvalidated => Self::KeyInvalidated,
             KeyWrapperError::Failed { reason } => Self::Failed { reason },
         }
     }
@@ -400,14 +450,52 @@ impl Vault {
     }
 
     /// [`Vault::get`] off the caller's thread.
+    ///
+    /// With an unlock gate ([`Vault::enable_unlock`]), a class that needs an unlock first
+    /// prompts through the app's `Authenticator` (one prompt for concurrent reads), so this
+    /// throws what [`crate::UnlockGate::unlock`] throws.
     pub async fn get_async(
         &self,
         account: String,
         namespace: String,
         name: String,
     ) -> Result<Option<Vec<u8>>, VaultError> {
-        self.off_the_caller_thread(move |vault| vault.get(account, namespace, name))
-            .await
+        let Some(gate) = self.0.unlock_gate().cloned() else {
+            return self
+                .off_the_caller_thread(move |vault| vault.get(account, namespace, name))
+                .await;
+        };
+        let ids = (account.clone(), namespace.clone(), name.clone());
+        let class = self
+            .off_the_caller_thread(move |vault| {
+                guard_with(|| vault.0.class_of(&ids.0, &ids.1, &ids.2))
+            })
+            .await?;
+        let Some(class) = class else {
+            return Ok(None);
+        };
+        let grant = match gate.check(class, None) {
+            Ok(()) => None,
+            Err(Error::UserAuthenticationRequired) => {
+                let reason = format!("Unlock {class} data");
+                let unlocked: Result<_, VaultError> =
+                    guard_future(async { gate.unlock(class, Some(&account), &reason).await }).await;
+                let unlocked = unlocked?;
+                Some(unlocked)
+            }
+            Err(other) => return Err(other.into()),
+        };
+        self.off_the_caller_thread(move |vault| {
+            guard_with(|| {
+                let value = match &grant {
+                    Some(grant) => vault.0.get_granted(grant, &account, &namespace, &name),
+                    None => vault.0.get(&account, &namespace, &name),
+                }?;
+                // The app asked for the value: it gets its own copy.
+                Ok::<_, Error>(value.map(|secret| secret.expose_secret().to_vec()))
+            })
+        })
+        .await
     }
 
     /// [`Vault::contains`] off the caller's thread.
@@ -602,6 +690,27 @@ impl Vault {
     /// Whether `account` exists in this vault.
     pub fn has_account(&self, account: String) -> Result<bool, VaultError> {
         guard_with(|| self.0.has_account(&account))
+    }
+
+    /// Checks reads against an unlock gate from now on: each class needs what `policy` says,
+    /// `*Async` reads prompt through `authenticator` when needed, blocking reads throw
+    /// `UserAuthenticationRequired` instead of prompting. The failed-attempt counter is kept
+    /// in this vault, authenticated. Writes need no unlock. One gate per vault.
+    pub fn enable_unlock(
+        &self,
+        policy: UnlockPolicy,
+        authenticator: Arc<dyn Authenticator>,
+    ) -> Result<Arc<UnlockGate>, VaultError> {
+        guard_with(|| {
+            let gate = Arc::new(rukasec_core::unlock::UnlockGate::new(
+                policy.try_into()?,
+                Some(Arc::new(ForeignAuthenticator(authenticator))),
+                Arc::new(rukasec_core::vault::VaultAttemptStore::new(&self.0)),
+                self.0.events(),
+            )?);
+            self.0.attach_unlock_gate(Arc::clone(&gate))?;
+            Ok::<_, Error>(Arc::new(UnlockGate(gate)))
+        })
     }
 
     /// Whether the keystore behind this vault keeps its keys in hardware.

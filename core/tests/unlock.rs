@@ -14,10 +14,12 @@ use rukasec_core::events::{EventBus, EventCollector, SecurityEventKind};
 use rukasec_core::secret::SecretBytes;
 use rukasec_core::unlock::{
     AttemptStore, AuthFuture, AuthMethod, AuthOutcome, AuthRequest, Authenticator,
-    ClassRequirement, MemoryAttemptStore, UnlockClock, UnlockGate, UnlockPolicy, VaultAttemptStore,
+    ClassRequirement, MemoryAttemptStore, UnlockClock, UnlockGate, UnlockPolicy,
 };
 use rukasec_core::vault::wrappers::MemoryKeyWrapper;
-use rukasec_core::vault::{DATABASE_FILE, DataClass, KeyWrapper, Vault, WrapperError};
+use rukasec_core::vault::{
+    DATABASE_FILE, DataClass, KeyWrapper, Vault, VaultAttemptStore, WrapperError,
+};
 use tokio::sync::Notify;
 
 const WAIT: Duration = Duration::from_secs(10);

@@ -17,6 +17,10 @@ let package = Package(
             name: "RukaSec",
             path: "Sources/RukaSec",
             sources: ["RukaSec.swift"],
+            // Swift 5 mode for the generated code: in Swift 6 mode, Swift 6.0.3 crashes compiling
+            // UniFFI's helper for async foreign methods (the `Authenticator`), and UniFFI's async
+            // foreign-trait code is not yet clean under strict concurrency (uniffi-rs #2929).
+            swiftSettings: [.swiftLanguageMode(.v5)],
             linkerSettings: [.linkedLibrary("rukasec_ffi")]
         ),
         .testTarget(

@@ -1,21 +1,15 @@
 //! The failed-attempt counter: kept across restarts, authenticated where it is stored.
 //!
 //! A counter an attacker could reset would make the lockout worthless, so the vault keeps it as
-//! an item of its own (account [`COUNTER_ACCOUNT`], class Public: the count is not secret, but
+//! an item of its own (`vault::VaultAttemptStore`, class Public: the count is not secret, but
 //! like every item it is sealed with AES-256-GCM and covered by the account's authenticated
 //! state). An edited, swapped or deleted record is an integrity failure, which the gate treats
 //! as a lockout. Restoring a whole older database is caught only where the key wrapper keeps
 //! rollback anchors (docs/THREAT_MODEL.md).
 
-use std::sync::{Mutex, PoisonError, Weak};
+use std::sync::{Mutex, PoisonError};
 
-use crate::error::{Error, Result};
-use crate::vault::{DataClass, Vault};
-
-/// The reserved vault account holding the counter.
-pub const COUNTER_ACCOUNT: &str = "rukasec.unlock";
-const COUNTER_NAMESPACE: &str = "attempts";
-const COUNTER_NAME: &str = "counter";
+use crate::error::Result;
 const RECORD_VERSION: u8 = 1;
 const RECORD_LEN: usize = 1 + 4 + 4 + 8;
 
@@ -32,7 +26,7 @@ pub struct AttemptRecord {
 
 impl AttemptRecord {
     /// `version ‖ failures ‖ lockouts ‖ locked_until_ms`, big-endian.
-    fn encode(&self) -> Vec<u8> {
+    pub fn encode(&self) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(RECORD_LEN);
         bytes.push(RECORD_VERSION);
         bytes.extend_from_slice(&self.failures.to_be_bytes());
@@ -41,7 +35,8 @@ impl AttemptRecord {
         bytes
     }
 
-    fn decode(bytes: &[u8]) -> Option<Self> {
+    /// The record `encode` wrote; `None` for anything else.
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
         if bytes.len() != RECORD_LEN || bytes[0] != RECORD_VERSION {
             return None;
         }
@@ -60,7 +55,7 @@ pub trait AttemptStore: Send + Sync {
     /// The record; `None` before the first save.
     ///
     /// # Errors
-    /// [`Error::Integrity`] when the stored record failed authentication; storage errors.
+    /// [`Error::Integrity`](crate::Error::Integrity) when the stored record failed authentication; storage errors.
     fn load(&self) -> Result<Option<AttemptRecord>>;
 
     /// Saves `record` durably.
@@ -82,53 +77,6 @@ impl AttemptStore for MemoryAttemptStore {
     fn save(&self, record: &AttemptRecord) -> Result<()> {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(*record);
         Ok(())
-    }
-}
-
-/// The counter as an item of `vault` (see the module docs). Holds the vault weakly, so a vault
-/// that owns a gate using this store is still dropped.
-pub struct VaultAttemptStore {
-    vault: Weak<Vault>,
-}
-
-impl VaultAttemptStore {
-    /// A store in `vault`.
-    pub fn new(vault: &std::sync::Arc<Vault>) -> Self {
-        Self {
-            vault: std::sync::Arc::downgrade(vault),
-        }
-    }
-
-    fn vault(&self) -> Result<std::sync::Arc<Vault>> {
-        self.vault.upgrade().ok_or_else(|| Error::Storage {
-            reason: "the vault holding the attempt counter was closed".to_owned(),
-        })
-    }
-}
-
-impl AttemptStore for VaultAttemptStore {
-    fn load(&self) -> Result<Option<AttemptRecord>> {
-        let Some(bytes) =
-            self.vault()?
-                .get_ungated(COUNTER_ACCOUNT, COUNTER_NAMESPACE, COUNTER_NAME)?
-        else {
-            return Ok(None);
-        };
-        // The record is not secret (a count and two times); reading it is the point.
-        AttemptRecord::decode(bytes.expose_secret())
-            .map(Some)
-            .ok_or(Error::Integrity)
-    }
-
-    fn save(&self, record: &AttemptRecord) -> Result<()> {
-        self.vault()?.put(
-            COUNTER_ACCOUNT,
-            COUNTER_NAMESPACE,
-            COUNTER_NAME,
-            &record.encode(),
-            DataClass::Public,
-            None,
-        )
     }
 }
 

@@ -8,7 +8,7 @@
 //! blocking call never prompts: it fails with `UserAuthenticationRequired`. An async call asks
 //! [`UnlockGate::unlock`], which prompts through the app's [`Authenticator`], once for every
 //! caller waiting at the same time. Failures are counted in an authenticated record in the
-//! vault ([`VaultAttemptStore`]); after `max_failures` in a row, unlocking is locked out for
+//! vault (`vault::VaultAttemptStore`); after `max_failures` in a row, unlocking is locked out for
 //! an exponentially growing time that survives restarts. Locking (explicitly, on backgrounding,
 //! after the idle timeout) makes every attached vault drop and zeroize its unwrapped keys.
 //!
@@ -22,9 +22,7 @@ mod authenticator;
 mod gate;
 mod policy;
 
-pub use attempts::{
-    AttemptRecord, AttemptStore, COUNTER_ACCOUNT, MemoryAttemptStore, VaultAttemptStore,
-};
+pub use attempts::{AttemptRecord, AttemptStore, MemoryAttemptStore};
 pub use authenticator::{AuthFuture, AuthOutcome, AuthRequest, Authenticator};
 pub use gate::{LockHook, LockReason, SystemUnlockClock, UnlockClock, UnlockGate, UnlockGrant};
 pub use policy::{AuthMethod, ClassRequirement, UnlockPolicy};

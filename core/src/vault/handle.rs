@@ -350,6 +350,11 @@ impl Vault {
         Ok(())
     }
 
+    /// The event bus this vault reports to.
+    pub fn events(&self) -> Arc<EventBus> {
+        Arc::clone(&self.events)
+    }
+
     /// The attached unlock gate, if any.
     pub fn unlock_gate(&self) -> Option<&Arc<UnlockGate>> {
         self.gate.get()

@@ -18,6 +18,7 @@
 //!
 //! docs/FORMAT.md gives the exact bytes.
 
+mod attempt_store;
 mod class;
 mod envelope;
 mod format;
@@ -27,6 +28,7 @@ mod store;
 mod wrapper;
 pub mod wrappers;
 
+pub use attempt_store::{COUNTER_ACCOUNT, VaultAttemptStore};
 pub use class::DataClass;
 pub use handle::{Clock, MAX_ID_LEN, MAX_VALUE_LEN, PutItem, RotationProgress, SystemClock, Vault};
 pub use store::{DATABASE_FILE, SCHEMA};

@@ -18,6 +18,10 @@ extension VaultError {
         case .Integrity: return "Integrity"
         case .KeyUnavailable: return "KeyUnavailable"
         case .UserAuthenticationRequired: return "UserAuthenticationRequired"
+        case .UserCancelled: return "UserCancelled"
+        case .AuthenticationFailed: return "AuthenticationFailed"
+        case .LockedOut: return "LockedOut"
+        case .KeyInvalidated: return "KeyInvalidated"
         case .Keystore: return "Keystore"
         case .Storage: return "Storage"
         case .CryptoUnavailable: return "CryptoUnavailable"
@@ -28,7 +32,8 @@ extension VaultError {
     var reason: String {
         switch self {
         case let .InvalidInput(reason), let .Integrity(reason), let .KeyUnavailable(reason),
-             let .UserAuthenticationRequired(reason),
+             let .UserAuthenticationRequired(reason), let .UserCancelled(reason),
+             let .AuthenticationFailed(reason, _), let .LockedOut(reason, _), let .KeyInvalidated(reason),
              let .Keystore(reason), let .Storage(reason), let .CryptoUnavailable(reason),
              let .Internal(reason):
             return reason
