@@ -82,6 +82,13 @@ pub enum SignatureError {
         /// A fixed explanation.
         reason: String,
     },
+    /// The device key is kept in a vault whose unlock gate needs the user first (a Restricted
+    /// item): `UnlockGate.unlock(RESTRICTED, ...)`, then call again.
+    #[error("user-authentication-required: {reason}")]
+    UserAuthenticationRequired {
+        /// A fixed explanation.
+        reason: String,
+    },
     /// The signing key failed to sign: a [`PlatformSigner`] threw, returned a public key that is
     /// not P-256, or a signature that does not verify with its public key.
     #[error("signer-failed: {reason}")]
@@ -141,12 +148,14 @@ impl From<Error> for SignatureError {
             },
             Error::InvalidInput { .. } => Self::InvalidInput { reason },
             Error::CryptoUnavailable => Self::CryptoUnavailable { reason },
+            Error::UserAuthenticationRequired => Self::UserAuthenticationRequired { reason },
             // The vault holding the device key failed; the core's text says how.
             Error::Storage { .. }
             | Error::Integrity
             | Error::KeyUnavailable
             | Error::KeyWrapper { .. }
-            | Error::UserAuthenticationRequired => Self::Storage {
+            | Error::LockedOut { .. }
+            | Error::KeyInvalidated => Self::Storage {
                 reason: error.to_string(),
             },
             _ => Self::Internal {
@@ -395,7 +404,9 @@ impl DeviceKey {
     }
 
     /// The software device key of `account`, kept in `vault` as a `Restricted` item; created on
-    /// first use, the same key afterwards. Throws `Storage` when the vault fails.
+    /// first use, the same key afterwards. Throws `Storage` when the vault fails, and
+    /// `UserAuthenticationRequired` when the vault's unlock gate needs the user: await
+    /// `UnlockGate.unlock(RESTRICTED, account, reason)` first.
     #[uniffi::constructor]
     pub fn load_or_create(vault: Arc<Vault>, account: String) -> Result<Arc<Self>, SignatureError> {
         guard_with(|| core::SoftwareKey::load_or_create(&vault.0, &account).map(Self::software))

@@ -32,6 +32,7 @@ extension SignatureError {
         case let .Replayed(reason): return ("Replayed", reason)
         case let .DigestMismatch(reason): return ("DigestMismatch", reason)
         case let .SignerFailed(reason): return ("SignerFailed", reason)
+        case let .UserAuthenticationRequired(reason): return ("UserAuthenticationRequired", reason)
         case let .InvalidInput(reason): return ("InvalidInput", reason)
         case let .CryptoUnavailable(reason): return ("CryptoUnavailable", reason)
         case let .Storage(reason): return ("Storage", reason)

@@ -216,6 +216,18 @@ final class UnlockTests: XCTestCase {
         XCTAssertFalse(error?.reason.contains("4111") ?? true)
     }
 
+    func testADeviceKeyInAGatedVaultNeedsTheRestrictedUnlockFirst() async throws {
+        let authenticator = ScriptedAuthenticator(fallback: strong)
+        let vault = try vault()
+        _ = try DeviceKey.loadOrCreate(vault: vault, account: alice) // created before the gate
+        let gate = try vault.enableUnlock(policy: UnlockPolicy(), authenticator: authenticator)
+        assertSignatureError("UserAuthenticationRequired", try DeviceKey.loadOrCreate(vault: vault, account: alice))
+        let account = alice
+        try await withTimeout { try await gate.unlock(dataClass: .restricted, account: account, reason: "Sign in") }
+        XCTAssertFalse(try DeviceKey.loadOrCreate(vault: vault, account: alice).publicKey().spkiDer.isEmpty)
+        XCTAssertEqual(authenticator.requests.count, 1)
+    }
+
     func testAKeystoreKeyThePlatformInvalidatedIsKeyInvalidated() throws {
         let wrapper = FaultyKeyWrapper(fault: .throwing(KeyWrapperError.KeyInvalidated))
         let vault = try vault(wrapper)

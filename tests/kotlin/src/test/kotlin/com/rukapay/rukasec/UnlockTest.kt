@@ -187,6 +187,20 @@ class UnlockTest {
     }
 
     @Test
+    fun `a device key in a gated vault needs the Restricted unlock first`() {
+        val authenticator = ScriptedAuthenticator(fallback = strong)
+        vault().use { vault ->
+            DeviceKey.loadOrCreate(vault, ALICE).close() // created before the gate: writes need none
+            vault.enableUnlock(UnlockPolicy(), authenticator).use { gate ->
+                assertThrows<SignatureException.UserAuthenticationRequired> { DeviceKey.loadOrCreate(vault, ALICE) }
+                await { gate.unlock(DataClass.RESTRICTED, ALICE, "Sign in") }
+                DeviceKey.loadOrCreate(vault, ALICE).use { assertTrue(it.publicKey().spkiDer.isNotEmpty()) }
+                assertEquals(1, authenticator.prompts)
+            }
+        }
+    }
+
+    @Test
     fun `a keystore key the platform invalidated is KeyInvalidated`() {
         val invalidated = ThrowingKeyWrapper { KeyWrapperException.KeyInvalidated() }
         core.openVault(File(dir, "invalidated").path, invalidated).use { vault ->
