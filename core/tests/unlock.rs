@@ -543,6 +543,20 @@ fn a_tampered_counter_is_detected_and_locks_out() {
     assert!(world.kinds(SecurityEventKind::UnlockCounterTampered) >= 1);
 }
 
+/// Waits for the first prompt, gives every other caller time to join it, then ends it.
+fn release_once_all_joined(rt: &tokio::runtime::Runtime, prompter: &Scripted, release: &Notify) {
+    rt.block_on(async {
+        let prompted = tokio::time::timeout(WAIT, async {
+            while prompter.prompts() == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+        assert!(prompted.await.is_ok(), "no prompt was shown");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        release.notify_one();
+    });
+}
+
 #[test]
 fn concurrent_unlocks_share_one_prompt_and_its_cancellation() {
     let world = World::new();
@@ -561,14 +575,7 @@ fn concurrent_unlocks_share_one_prompt_and_its_cancellation() {
             rt.spawn(async move { gate.unlock(class, None, "x").await.err() })
         })
         .collect();
-    rt.block_on(async {
-        while prompter.prompts() == 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        // Give every caller time to join the prompt in flight.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        release.notify_one();
-    });
+    release_once_all_joined(&rt, &prompter, &release);
     for task in waiting {
         assert_eq!(rt.block_on(task).unwrap(), Some(Error::UserCancelled));
     }
@@ -595,13 +602,7 @@ fn concurrent_unlocks_share_one_successful_prompt() {
             })
         })
         .collect();
-    rt.block_on(async {
-        while prompter.prompts() == 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        release.notify_one();
-    });
+    release_once_all_joined(&rt, &prompter, &release);
     for task in waiting {
         assert_eq!(rt.block_on(task).unwrap().unwrap(), b"restricted");
     }

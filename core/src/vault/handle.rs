@@ -94,6 +94,15 @@ struct Account {
     items: HashMap<[u8; 32], ItemFacts>,
 }
 
+/// How much of a row a read needs.
+#[derive(Clone, Copy)]
+enum Row {
+    /// The value too.
+    Whole,
+    /// Everything but the value (no decryption follows).
+    Header,
+}
+
 /// Whether a read is checked against the unlock gate.
 #[derive(Clone, Copy)]
 enum Gated<'a> {
@@ -317,13 +326,7 @@ impl Vault {
     ) -> Result<Option<DataClass>> {
         check_ids(account, namespace, Some(name))?;
         let crypto = Crypto::get()?;
-        let conn = self.lock_connection();
-        let found = self.read_checked(&crypto, &conn, account, |entry| {
-            let item_id = format::item_id(&crypto, &entry.keys.index, namespace, name);
-            let row = store::item_header(&conn, &entry.keys.tag, &item_id)?;
-            Ok(check_row(&crypto, entry, &item_id, row))
-        })?;
-        drop(conn);
+        let found = self.checked_row(&crypto, account, namespace, name, Row::Header)?;
         match found {
             Some((_, row)) if !self.is_expired(row.expires_at) => DataClass::from_code(row.class)
                 .map(Some)
@@ -378,16 +381,10 @@ impl Vault {
     ) -> Result<Option<SecretBytes>> {
         check_ids(account, namespace, Some(name))?;
         let crypto = Crypto::get()?;
-        let conn = self.lock_connection();
-        let found = self.read_checked(&crypto, &conn, account, |entry| {
-            let item_id = format::item_id(&crypto, &entry.keys.index, namespace, name);
-            let row = store::item(&conn, &entry.keys.tag, &item_id)?;
-            Ok(check_row(&crypto, entry, &item_id, row))
-        })?;
-        let Some((keys, row)) = found else {
+        let Some((keys, row)) = self.checked_row(&crypto, account, namespace, name, Row::Whole)?
+        else {
             return Ok(None);
         };
-        drop(conn);
         if self.is_expired(row.expires_at) {
             return Ok(None);
         }
@@ -422,13 +419,29 @@ impl Vault {
     pub fn contains(&self, account: &str, namespace: &str, name: &str) -> Result<bool> {
         check_ids(account, namespace, Some(name))?;
         let crypto = Crypto::get()?;
-        let conn = self.lock_connection();
-        let found = self.read_checked(&crypto, &conn, account, |entry| {
-            let item_id = format::item_id(&crypto, &entry.keys.index, namespace, name);
-            let row = store::item_header(&conn, &entry.keys.tag, &item_id)?;
-            Ok(check_row(&crypto, entry, &item_id, row))
-        })?;
+        let found = self.checked_row(&crypto, account, namespace, name, Row::Header)?;
         Ok(found.is_some_and(|(_, row)| !self.is_expired(row.expires_at)))
+    }
+
+    /// The row of `namespace`/`name` (with its value or only its header), checked against the
+    /// verified account. Takes and releases the connection.
+    fn checked_row(
+        &self,
+        crypto: &Crypto,
+        account: &str,
+        namespace: &str,
+        name: &str,
+        what: Row,
+    ) -> Result<Option<(Arc<AccountKeys>, Box<ItemRow>)>> {
+        let conn = self.lock_connection();
+        self.read_checked(crypto, &conn, account, |entry| {
+            let item_id = format::item_id(crypto, &entry.keys.index, namespace, name);
+            let row = match what {
+                Row::Whole => store::item(&conn, &entry.keys.tag, &item_id)?,
+                Row::Header => store::item_header(&conn, &entry.keys.tag, &item_id)?,
+            };
+            Ok(check_row(crypto, entry, &item_id, row))
+        })
     }
 
     /// Runs a row read against the verified account; on a mismatch re-checks the database once
