@@ -20,6 +20,7 @@ mod keys;
 mod pin;
 mod self_test;
 mod sign;
+mod utc;
 mod vault;
 
 use std::io::Write;
@@ -36,8 +37,11 @@ macro_rules! exit_codes {
          or HTTPS failure (the kind names it: pin-mismatch, untrusted-certificate, \
          insecure-scheme, connection, timeout, ...), 7 request-signature failure (the kind \
          names it: bad-signature, digest-mismatch, signature-expired, replayed-nonce, \
-         missing-component, unknown-key, malformed-signature, ...), 1 anything else. Errors go \
-         to stderr as `error: <kind>: <message>`."
+         missing-component, unknown-key, malformed-signature, ...), 8 locked out after too \
+         many failed unlocks (the message says until when), 9 not unlocked (the kind names \
+         it: user-authentication-required, authentication-failed, user-cancelled, \
+         key-invalidated), 1 anything else. Errors go to stderr as `error: <kind>: \
+         <message>`."
     };
 }
 
