@@ -104,6 +104,11 @@ impl Failure {
         }
     }
 
+    /// The kind (for scripts).
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
     /// Adds what the failure concerns (a file name) in front of the message.
     pub fn context(mut self, what: impl fmt::Display) -> Self {
         self.message = format!("{what}: {}", self.message);

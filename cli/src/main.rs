@@ -12,6 +12,7 @@
 mod demo;
 mod demo_signing;
 mod demo_tls;
+mod demo_unlock;
 mod demo_vault;
 mod events;
 mod failure;
@@ -76,7 +77,8 @@ enum Command {
     /// Run the crypto known-answer tests and print the results.
     SelfTest,
     /// Walk through what the core does: self-test, pins of a certificate chain it makes, the
-    /// encrypted vault, pinned TLS against a local server, signed requests it verifies.
+    /// encrypted vault, pinned TLS against a local server, signed requests it verifies,
+    /// unlocking (a policy per class, a prompt, a lockout).
     Demo,
     /// Use an encrypted vault whose keys are wrapped by a key file; reading internal,
     /// confidential and restricted items needs --unlock-with pin-file:PATH (set-pin sets it).
