@@ -1,11 +1,12 @@
 //! `rukasec vault --unlock-with pin-file:PATH` end to end, on the real binary: which classes
 //! need the PIN, wrong PINs counting down to a lockout (exit 8, until an RFC 3339 time) that a
-//! new process still sees, replacing a PIN, tampered PIN records, and the PIN in no output and
-//! nowhere in the database.
+//! new process still sees, replacing a PIN, tampered PIN records, the PIN in no output and
+//! nowhere in the database, and the verifier and counter as docs/FORMAT.md §13 has them (read
+//! by the independent Python reader, the hash checked with Python's hashlib).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing is the point
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 mod support;
@@ -438,4 +439,93 @@ fn the_help_says_what_the_policy_and_the_exit_codes_are() {
     ] {
         assert!(help.contains(text), "missing {text:?} in:\n{help}");
     }
+}
+
+/// `tests/format/decrypt_vault.py` (a reader written from docs/FORMAT.md alone): the value of
+/// `namespace`/`name` in the default account, decrypted.
+fn decrypt(f: &Fixture, namespace: &str, name: &str) -> Vec<u8> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/format/decrypt_vault.py");
+    let output = Command::new("python3")
+        .arg(script)
+        .arg(f.vault_dir())
+        .arg(&f.key)
+        .args(["default", namespace, name])
+        .output()
+        .expect("python3 is needed for this test (scripts/install-deps.sh installs it)");
+    let err = stderr(&output);
+    assert!(
+        !err.contains("ModuleNotFoundError"),
+        "python3 lacks the cryptography package: {err}"
+    );
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    from_hex(&String::from_utf8(output.stdout).unwrap())
+}
+
+fn from_hex(hex: &str) -> Vec<u8> {
+    let hex = hex.trim();
+    (0..hex.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(&hex[at..at + 2], 16).unwrap())
+        .collect()
+}
+
+/// PBKDF2-HMAC-SHA256 by Python's hashlib (OpenSSL): not the implementation under test.
+fn python_pbkdf2(pin: &str, salt: &[u8], iterations: u32) -> Vec<u8> {
+    let salt: String = salt.iter().map(|b| format!("{b:02x}")).collect();
+    let output = Command::new("python3")
+        .args([
+            "-c",
+            "import hashlib, sys; print(hashlib.pbkdf2_hmac('sha256', sys.argv[1].encode(), \
+             bytes.fromhex(sys.argv[2]), int(sys.argv[3]), 32).hex())",
+            pin,
+            &salt,
+            &iterations.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    from_hex(&String::from_utf8(output.stdout).unwrap())
+}
+
+#[test]
+fn the_verifier_is_the_documented_pbkdf2_record_and_holds_no_pin() {
+    let f = Fixture::new();
+    f.put("token", "restricted");
+    assert_eq!(f.set_pin(None, &f.pin).status.code(), Some(0));
+    let record = decrypt(&f, "rukasec.unlock", "pin-verifier");
+    // docs/FORMAT.md §13: version 1, PBKDF2-HMAC-SHA256, u32be(600000), salt (16), hash (32).
+    assert_eq!(record.len(), 54);
+    assert_eq!(record[..2], [1, 1]);
+    let iterations = u32::from_be_bytes(record[2..6].try_into().unwrap());
+    assert_eq!(iterations, 600_000);
+    let (salt, hash) = (&record[6..22], &record[22..]);
+    assert_eq!(
+        hash,
+        python_pbkdf2(PIN, salt, iterations),
+        "hash of the trimmed first line"
+    );
+    assert!(
+        !contains(&record, PIN.as_bytes()),
+        "the PIN is in the verifier"
+    );
+    assert!(!contains(&record, CANARY.as_bytes()));
+    // A new PIN of the same value gets a new salt.
+    assert_eq!(f.set_pin(Some(&f.pin), &f.pin).status.code(), Some(0));
+    let again = decrypt(&f, "rukasec.unlock", "pin-verifier");
+    assert_ne!(again[6..22], record[6..22]);
+
+    // The counter (§13): two wrong PINs in a row, no lockout yet.
+    for _ in 0..2 {
+        f.fails(
+            Some(&f.wrong),
+            &["get", "token"],
+            9,
+            "authentication-failed",
+        );
+    }
+    let counter = decrypt(&f, "rukasec.unlock", "attempts");
+    assert_eq!(
+        counter,
+        [[1].as_slice(), &2u32.to_be_bytes(), &[0; 4], &[0; 8]].concat()
+    );
 }
