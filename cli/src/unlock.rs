@@ -614,6 +614,55 @@ mod tests {
     }
 
     #[test]
+    fn the_counter_is_an_item_of_the_account_and_a_malformed_one_is_an_integrity_failure() {
+        use rukasec_core::events::EventBus;
+        use rukasec_core::vault::wrappers::MemoryKeyWrapper;
+
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Arc::new(
+            Vault::open(
+                dir.path(),
+                Arc::new(MemoryKeyWrapper::new()),
+                Arc::new(EventBus::new(None)),
+            )
+            .unwrap(),
+        );
+        let store = AccountAttemptStore::new(&vault, "alice");
+        assert_eq!(store.load().unwrap(), None);
+        let record = AttemptRecord {
+            failures: 2,
+            lockouts: 1,
+            locked_until_ms: 1_796_155_452_123,
+        };
+        store.save(&record).unwrap();
+        assert_eq!(store.load().unwrap(), Some(record));
+        assert_eq!(
+            vault
+                .class_of("alice", UNLOCK_NAMESPACE, ATTEMPTS_NAME)
+                .unwrap(),
+            Some(DataClass::Public)
+        );
+        // Another account has a counter of its own.
+        assert_eq!(
+            AccountAttemptStore::new(&vault, "bob").load().unwrap(),
+            None
+        );
+        vault
+            .put(
+                "alice",
+                UNLOCK_NAMESPACE,
+                ATTEMPTS_NAME,
+                b"\x01short",
+                DataClass::Public,
+                None,
+            )
+            .unwrap();
+        assert!(matches!(store.load(), Err(Error::Integrity)));
+        drop(vault);
+        assert!(matches!(store.load(), Err(Error::Storage { .. })));
+    }
+
+    #[test]
     fn unlock_with_takes_pin_file_paths_only() {
         assert!(matches!(
             parse_unlock_with("pin-file:/tmp/a:b"),
