@@ -5,7 +5,8 @@
 //! chain (root, intermediate, leaf), pin every certificate, read the chain back as a PEM
 //! bundle and check the pins agree, and propose a pin set with a backup key; then the
 //! encrypted vault (`demo_vault.rs`); then pinned TLS against a local HTTPS server
-//! (`demo_tls.rs`). Later work adds unlocking, signing and monitoring steps.
+//! (`demo_tls.rs`); signed requests (`demo_signing.rs`); unlocking: a policy per class, a
+//! cancelled prompt, an unlock, a lockout (`demo_unlock.rs`). Later work adds monitoring.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use rcgen::{
     PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, SignatureAlgorithm,
 };
 use rukasec_core::RukaSec;
+use rukasec_core::events::EventStats;
 
 use crate::events::EventLog;
 use crate::failure::Failure;
@@ -114,7 +116,22 @@ pub fn run(out: &mut impl Write) -> Result<(), Failure> {
     crate::demo_signing::run(&core, &log, out)?;
     log.print_new(&core, out)?;
 
-    let stats = core.events().stats();
+    writeln!(
+        out,
+        "\n[6] unlocking: a policy per data class, the app's prompt, a lockout after failed \
+         attempts"
+    )?;
+    let unlock_stats = crate::demo_unlock::run(&log, out)?;
+    log.print_new(&core, out)?;
+
+    // The unlock step's events went through a bus of its own (see demo_unlock.rs).
+    let core_stats = core.events().stats();
+    let stats = EventStats {
+        emitted: core_stats.emitted + unlock_stats.emitted,
+        delivered: core_stats.delivered + unlock_stats.delivered,
+        dropped: core_stats.dropped + unlock_stats.dropped,
+        listener_failures: core_stats.listener_failures + unlock_stats.listener_failures,
+    };
     writeln!(
         out,
         "\nevents: {} emitted, {} delivered, {} dropped, {} listener failures",

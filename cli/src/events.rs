@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use rukasec_core::RukaSec;
-use rukasec_core::events::{ListenerError, SecurityEvent, SecurityEventListener};
+use rukasec_core::events::{EventBus, ListenerError, SecurityEvent, SecurityEventListener};
 
 use crate::failure::{Failure, INTERNAL};
 
@@ -34,7 +34,13 @@ impl SecurityEventListener for EventLog {
 impl EventLog {
     /// Every event `core` emitted so far and that has not been taken yet, oldest first.
     pub fn take_new(&self, core: &RukaSec) -> Result<Vec<SecurityEvent>, Failure> {
-        if !core.events().flush(FLUSH_TIMEOUT) {
+        self.take_new_on(core.events())
+    }
+
+    /// [`EventLog::take_new`] of the events emitted on `bus` (a bus of its own, such as an
+    /// unlock gate's, with this log as its listener).
+    pub fn take_new_on(&self, bus: &EventBus) -> Result<Vec<SecurityEvent>, Failure> {
+        if !bus.flush(FLUSH_TIMEOUT) {
             return Err(Failure::new(
                 INTERNAL,
                 format!(
@@ -51,7 +57,12 @@ impl EventLog {
     /// Prints the new events, one `  event: <kind> [<severity>] key=value ...` line each (the
     /// demo's format).
     pub fn print_new(&self, core: &RukaSec, out: &mut impl Write) -> Result<(), Failure> {
-        for event in self.take_new(core)? {
+        self.print_new_on(core.events(), out)
+    }
+
+    /// [`EventLog::print_new`] of the events emitted on `bus`.
+    pub fn print_new_on(&self, bus: &EventBus, out: &mut impl Write) -> Result<(), Failure> {
+        for event in self.take_new_on(bus)? {
             let details: Vec<String> = event
                 .details
                 .iter()

@@ -3,7 +3,11 @@
 //! Exit codes: 0 ok, 2 usage (clap's, or [`USAGE`]), 3 [`NOT_FOUND`], 4 [`INTEGRITY`],
 //! 5 [`KEY_UNAVAILABLE`], 6 a TLS or HTTPS failure (a connection or request the core refused
 //! or could not complete), 7 a request-signature failure (a signature that does not verify, or
-//! one that cannot be made from the request given), 1 anything else.
+//! one that cannot be made from the request given), 8 [`LOCKED_OUT`] (too many failed unlocks:
+//! the message says until when, as an RFC 3339 UTC time), 9 an unlock that did not happen (the
+//! kind says why: [`USER_AUTHENTICATION_REQUIRED`] — no `--unlock-with`, or no PIN set —,
+//! [`AUTHENTICATION_FAILED`] — a wrong PIN, the message says how many attempts remain —,
+//! [`USER_CANCELLED`], [`KEY_INVALIDATED`]), 1 anything else.
 //!
 //! A TLS failure's kind is the core's own name for the cause ([`TlsFailure::as_str`]:
 //! `pin-mismatch`, `untrusted-certificate`, `insecure-scheme`, ...), so a script can tell a
@@ -11,11 +15,14 @@
 //! covers them all because the kind already says which. Signature failures work the same way
 //! with [`SignatureFailure::as_str`] (`bad-signature`, `digest-mismatch`, `signature-expired`,
 //! ...): `rukasec verify` exits 7 for every reason a server would refuse the request, and the
-//! kind says which.
+//! kind says which. Unlock failures too, with one exception: a lockout has its own code,
+//! because it is the one a script must wait out rather than retry or fix.
 
 use std::fmt;
 
 use rukasec_core::{Error, SignatureFailure, TlsFailure};
+
+use crate::utc;
 
 /// An item, or an account, that is absent (or expired).
 pub const NOT_FOUND: &str = "not-found";
@@ -29,11 +36,25 @@ pub const INVALID_INPUT: &str = "invalid-input";
 pub const INTERNAL: &str = "internal";
 /// Arguments that parse but do not go together (clap reports the others itself).
 pub const USAGE: &str = "usage";
+/// Too many failed unlocks in a row: refused until a time the message gives.
+pub const LOCKED_OUT: &str = "locked-out";
+/// Reading needs an unlock that was not given (or cannot be done: no PIN is set).
+pub const USER_AUTHENTICATION_REQUIRED: &str = "user-authentication-required";
+/// The unlock failed (a wrong PIN); counted towards a lockout.
+pub const AUTHENTICATION_FAILED: &str = "authentication-failed";
+/// The unlock prompt was cancelled (not counted).
+pub const USER_CANCELLED: &str = "user-cancelled";
+/// The platform invalidated the key bound to the user's biometrics.
+pub const KEY_INVALIDATED: &str = "key-invalidated";
 
 /// The exit code of every TLS or HTTPS failure (kind: [`TlsFailure::as_str`]).
 pub const TLS_EXIT_CODE: u8 = 6;
 /// The exit code of every request-signature failure (kind: [`SignatureFailure::as_str`]).
 pub const SIGNATURE_EXIT_CODE: u8 = 7;
+/// The exit code of a lockout ([`LOCKED_OUT`]).
+pub const LOCKED_OUT_EXIT_CODE: u8 = 8;
+/// The exit code of every other unlock that did not happen (the kind says why).
+pub const UNLOCK_EXIT_CODE: u8 = 9;
 
 /// Whose name the kind is: ours (exit code by kind), or the core's name of a TLS or signature
 /// cause (one exit code per family, the kind says which cause).
@@ -83,6 +104,11 @@ impl Failure {
         }
     }
 
+    /// The kind (for scripts).
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
     /// Adds what the failure concerns (a file name) in front of the message.
     pub fn context(mut self, what: impl fmt::Display) -> Self {
         self.message = format!("{what}: {}", self.message);
@@ -90,7 +116,7 @@ impl Failure {
     }
 
     /// The process exit code for this failure: 2 usage, 3 not found, 4 integrity, 5 key
-    /// unavailable, 6 TLS, 7 request signature, 1 anything else.
+    /// unavailable, 6 TLS, 7 request signature, 8 locked out, 9 not unlocked, 1 anything else.
     pub fn exit_code(&self) -> u8 {
         match self.family {
             Family::Tls => return TLS_EXIT_CODE,
@@ -102,6 +128,11 @@ impl Failure {
             NOT_FOUND => 3,
             INTEGRITY => 4,
             KEY_UNAVAILABLE => 5,
+            LOCKED_OUT => LOCKED_OUT_EXIT_CODE,
+            USER_AUTHENTICATION_REQUIRED
+            | AUTHENTICATION_FAILED
+            | USER_CANCELLED
+            | KEY_INVALIDATED => UNLOCK_EXIT_CODE,
             _ => 1,
         }
     }
@@ -120,6 +151,19 @@ impl From<Error> for Failure {
         let error = match error {
             Error::Tls { failure, reason } => return Self::tls(failure, reason),
             Error::Signature { failure, reason } => return Self::signature(failure, reason),
+            // The core gives Unix milliseconds; people get a time and how long it is.
+            Error::LockedOut { until_unix_ms } => {
+                return Self::new(LOCKED_OUT, locked_out_message(until_unix_ms, utc::now_ms()));
+            }
+            Error::AuthenticationFailed { remaining_attempts } => {
+                return Self::new(
+                    AUTHENTICATION_FAILED,
+                    format!(
+                        "the authentication failed; {}",
+                        attempts_left(remaining_attempts)
+                    ),
+                );
+            }
             other => other,
         };
         let kind = match error {
@@ -128,12 +172,31 @@ impl From<Error> for Failure {
             Error::Crypto => "crypto",
             Error::Integrity => INTEGRITY,
             Error::KeyUnavailable => KEY_UNAVAILABLE,
-            Error::UserAuthenticationRequired => "user-authentication-required",
+            Error::UserAuthenticationRequired => USER_AUTHENTICATION_REQUIRED,
+            Error::UserCancelled => USER_CANCELLED,
+            Error::KeyInvalidated => KEY_INVALIDATED,
             Error::KeyWrapper { .. } => "key-wrapper",
             Error::Storage { .. } => "storage",
             _ => INTERNAL,
         };
         Self::new(kind, error.to_string())
+    }
+}
+
+/// `too many failed attempts: locked out until 2026-12-01T20:04:42Z (in 30 s)`.
+pub fn locked_out_message(until_unix_ms: i64, now_ms: i64) -> String {
+    format!(
+        "too many failed attempts: locked out until {}",
+        utc::until_text(until_unix_ms, now_ms)
+    )
+}
+
+/// `4 attempts left before a lockout` (`1 attempt`, `no attempt`).
+pub fn attempts_left(remaining: u32) -> String {
+    match remaining {
+        0 => "no attempt left before a lockout".to_owned(),
+        1 => "1 attempt left before a lockout".to_owned(),
+        n => format!("{n} attempts left before a lockout"),
     }
 }
 
@@ -175,6 +238,56 @@ mod tests {
         assert_eq!(Failure::new(NOT_FOUND, "absent").exit_code(), 3);
         assert_eq!(Failure::new(USAGE, "give a backup pin").exit_code(), 2);
         assert_eq!(Failure::from(std::io::Error::other("x")).exit_code(), 1);
+    }
+
+    #[test]
+    fn unlock_failures_exit_8_when_locked_out_and_9_otherwise() {
+        let failure = Failure::from(Error::LockedOut {
+            until_unix_ms: 4_102_444_800_000,
+        });
+        assert_eq!((failure.kind, failure.exit_code()), (LOCKED_OUT, 8));
+        assert!(
+            failure.to_string().starts_with(
+                "locked-out: too many failed attempts: locked out until 2100-01-01T00:00:00Z (in "
+            ),
+            "{failure}"
+        );
+        assert_eq!(
+            locked_out_message(1_796_155_482_000, 1_796_155_452_000),
+            "too many failed attempts: locked out until 2026-12-01T20:04:42Z (in 30 s)"
+        );
+        let failure = Failure::from(Error::AuthenticationFailed {
+            remaining_attempts: 1,
+        });
+        assert_eq!(
+            (failure.to_string().as_str(), failure.exit_code()),
+            (
+                "authentication-failed: the authentication failed; 1 attempt left before a lockout",
+                9
+            )
+        );
+        for (error, kind) in [
+            (
+                Error::UserAuthenticationRequired,
+                USER_AUTHENTICATION_REQUIRED,
+            ),
+            (Error::UserCancelled, USER_CANCELLED),
+            (Error::KeyInvalidated, KEY_INVALIDATED),
+            (
+                Error::AuthenticationFailed {
+                    remaining_attempts: 4,
+                },
+                AUTHENTICATION_FAILED,
+            ),
+        ] {
+            let failure = Failure::from(error);
+            assert_eq!(
+                (failure.kind, failure.exit_code()),
+                (kind, UNLOCK_EXIT_CODE)
+            );
+        }
+        assert_eq!(attempts_left(4), "4 attempts left before a lockout");
+        assert_eq!(attempts_left(0), "no attempt left before a lockout");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 mod demo;
 mod demo_signing;
 mod demo_tls;
+mod demo_unlock;
 mod demo_vault;
 mod events;
 mod failure;
@@ -20,6 +21,8 @@ mod keys;
 mod pin;
 mod self_test;
 mod sign;
+mod unlock;
+mod utc;
 mod vault;
 
 use std::io::Write;
@@ -36,8 +39,11 @@ macro_rules! exit_codes {
          or HTTPS failure (the kind names it: pin-mismatch, untrusted-certificate, \
          insecure-scheme, connection, timeout, ...), 7 request-signature failure (the kind \
          names it: bad-signature, digest-mismatch, signature-expired, replayed-nonce, \
-         missing-component, unknown-key, malformed-signature, ...), 1 anything else. Errors go \
-         to stderr as `error: <kind>: <message>`."
+         missing-component, unknown-key, malformed-signature, ...), 8 locked out after too \
+         many failed unlocks (the message says until when), 9 not unlocked (the kind names \
+         it: user-authentication-required, authentication-failed, user-cancelled, \
+         key-invalidated), 1 anything else. Errors go to stderr as `error: <kind>: \
+         <message>`."
     };
 }
 
@@ -71,9 +77,21 @@ enum Command {
     /// Run the crypto known-answer tests and print the results.
     SelfTest,
     /// Walk through what the core does: self-test, pins of a certificate chain it makes, the
-    /// encrypted vault, pinned TLS against a local server, signed requests it verifies.
+    /// encrypted vault, pinned TLS against a local server, signed requests it verifies,
+    /// unlocking (a policy per class, a prompt, a lockout).
     Demo,
-    /// Use an encrypted vault whose keys are wrapped by a key file.
+    /// Use an encrypted vault whose keys are wrapped by a key file; reading internal,
+    /// confidential and restricted items needs --unlock-with pin-file:PATH (set-pin sets it).
+    #[command(after_help = concat!(
+        "Unlocking: a PIN stands in for a phone's device credential, checked against a salted \
+         PBKDF2-HMAC-SHA256 hash (600,000 iterations) kept in the account. The policy is the \
+         core's default except that restricted items also accept the device credential (by \
+         default they want a strong biometric, which a terminal has not got): public items \
+         need nothing; internal, confidential and restricted items need --unlock-with (each \
+         run unlocks anew). 5 wrong PINs in a row lock the account out for 30 s, doubling \
+         with each further lockout up to 1 h, across runs. ",
+        exit_codes!()
+    ))]
     Vault(vault::VaultArgs),
     /// Write a new random 32-byte key file for `vault --kek-file` (keygen FILE), or a new
     /// P-256 request-signing key (keygen --out KEY.pem) and print its public key. Never

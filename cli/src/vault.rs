@@ -2,7 +2,15 @@
 //! wrapped by a key file ([`FileKeyWrapper`]; for operators and tests, not for phones).
 //!
 //! Values go in through stdin and come out on stdout as raw bytes; nothing else ever prints a
-//! value. Exit codes (see `failure.rs`): 3 not found, 4 integrity, 5 key unavailable.
+//! value. Exit codes (see `failure.rs`): 3 not found, 4 integrity, 5 key unavailable, 8 locked
+//! out, 9 not unlocked.
+//!
+//! Every vault this command opens has an unlock gate ([`UnlockGate`], the CLI's policy from
+//! `unlock.rs`), with the PIN of `--unlock-with` as its authenticator or, without it, none: so
+//! `get` of an internal, confidential or restricted item is refused
+//! (`user-authentication-required`) unless the PIN is given and right. Only `get` reads values,
+//! so only `get` (and `set-pin`, to replace a PIN) reads the PIN file; the other commands accept
+//! `--unlock-with` and do not need it.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -10,14 +18,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
-use rukasec_core::RukaSec;
+use rukasec_core::events::EventBus;
 use rukasec_core::secret::SecretBytes;
+use rukasec_core::unlock::{Authenticator, UnlockGate, UnlockGrant};
 use rukasec_core::vault::wrappers::FileKeyWrapper;
 use rukasec_core::vault::{DataClass, MAX_VALUE_LEN, Vault};
+use rukasec_core::{Error, RukaSec};
 
 use crate::failure::{self, Failure};
+use crate::unlock::{
+    self, AccountAttemptStore, ITERATIONS, PinAuthenticator, PinVerifier, SALT_LEN,
+    UNLOCK_NAMESPACE, UnlockWith,
+};
 
-/// `rukasec vault --dir DIR --kek-file FILE [--account ID] <command>`.
+/// `rukasec vault --dir DIR --kek-file FILE [--account ID] [--unlock-with ...] <command>`.
 #[derive(Args)]
 pub struct VaultArgs {
     /// The vault's directory (created if needed); the database is DIR/vault.sqlite3.
@@ -33,6 +47,11 @@ pub struct VaultArgs {
     /// older copy of the vault is then refused (exit 4).
     #[arg(long, value_name = "DIR")]
     anchor_dir: Option<PathBuf>,
+    /// Unlock with the account's PIN: pin-file:PATH, the PIN being the file's first line
+    /// (trimmed; never printed). `get` needs it for internal, confidential and restricted
+    /// items; `set-pin` to replace a PIN. Wrong PINs count towards a lockout (exit 8).
+    #[arg(long, value_name = "pin-file:PATH", value_parser = unlock::parse_unlock_with)]
+    unlock_with: Option<UnlockWith>,
     #[command(subcommand)]
     command: VaultCommand,
 }
@@ -53,7 +72,8 @@ enum VaultCommand {
         #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
         ttl: Option<u64>,
     },
-    /// Write NAME's value to stdout (raw bytes, no newline added). Exit 3 if absent or expired.
+    /// Write NAME's value to stdout (raw bytes, no newline added). Exit 3 if absent or expired;
+    /// internal, confidential and restricted items need --unlock-with (exit 9 without it).
     Get {
         /// The item's name.
         name: String,
@@ -94,6 +114,14 @@ enum VaultCommand {
     ResetAccount,
     /// Delete every expired item of every account and print how many.
     PurgeExpired,
+    /// Set the account's PIN (the first line of FILE, at least 4 characters), kept as a salted
+    /// PBKDF2-HMAC-SHA256 hash, never in plain. Replacing a PIN needs the current one
+    /// (--unlock-with pin-file:OLD), checked like any unlock.
+    SetPin {
+        /// The file holding the new PIN on its first line.
+        #[arg(long, value_name = "FILE")]
+        pin_file: PathBuf,
+    },
 }
 
 /// The data classes, as command-line values.
@@ -124,10 +152,41 @@ pub fn run(args: VaultArgs, out: &mut impl Write) -> Result<(), Failure> {
             .with_anchor_dir(dir)
             .map_err(|e| Failure::from(e).context(dir.display()))?;
     }
+    refuse_reserved(&args.command)?;
     let vault = RukaSec::new(None)
         .open_vault(&args.dir, Arc::new(wrapper))
         .map_err(|e| Failure::from(e).context(args.dir.display()))?;
+    let vault = Arc::new(vault);
     let account = args.account.as_str();
+    let unlocks = matches!(
+        args.command,
+        VaultCommand::Get { .. } | VaultCommand::SetPin { .. }
+    );
+    let (pin, authenticator) = match &args.unlock_with {
+        Some(UnlockWith::PinFile(path)) if unlocks => {
+            let pin = unlock::read_pin(path)?;
+            let verifier = unlock::load_verifier(&vault, account)?;
+            let state = if verifier.is_some() {
+                Pin::Given
+            } else {
+                Pin::NotSet
+            };
+            let authenticator: Arc<dyn Authenticator> =
+                Arc::new(PinAuthenticator::new(pin, verifier));
+            (state, Some(authenticator))
+        }
+        // Commands that do not unlock do not read the PIN file.
+        _ => (Pin::NotGiven, None),
+    };
+    // Always a gate: without --unlock-with it has no authenticator, and only classes that
+    // need nothing (public) can be read. This process's events have no listener.
+    let gate = Arc::new(UnlockGate::new(
+        unlock::cli_policy(),
+        authenticator,
+        Arc::new(AccountAttemptStore::new(&vault, account)),
+        Arc::new(EventBus::new(None)),
+    )?);
+    vault.attach_unlock_gate(Arc::clone(&gate))?;
     match args.command {
         VaultCommand::Put {
             name,
@@ -148,8 +207,12 @@ pub fn run(args: VaultArgs, out: &mut impl Write) -> Result<(), Failure> {
             writeln!(out, "stored {namespace}/{name} ({class})")?;
         }
         VaultCommand::Get { name, namespace } => {
+            let class = vault
+                .class_of(account, &namespace, &name)?
+                .ok_or_else(|| item_not_found(&namespace, &name))?;
+            let grant = unlock_for(&gate, class, account, "read a vault item", pin)?;
             let value = vault
-                .get(account, &namespace, &name)?
+                .get_granted(&grant, account, &namespace, &name)?
                 .ok_or_else(|| item_not_found(&namespace, &name))?;
             // `get` is the one place a value is meant to be printed.
             out.write_all(value.expose_secret())?;
@@ -206,6 +269,91 @@ pub fn run(args: VaultArgs, out: &mut impl Write) -> Result<(), Failure> {
             let purged = vault.purge_expired()?;
             writeln!(out, "purged: {purged}")?;
         }
+        VaultCommand::SetPin { pin_file } => {
+            let new_pin = unlock::read_new_pin(&pin_file)?;
+            match pin {
+                Pin::NotSet => {}
+                Pin::NotGiven if unlock::load_verifier(&vault, account)?.is_none() => {}
+                Pin::NotGiven => {
+                    return Err(Failure::new(
+                        failure::USER_AUTHENTICATION_REQUIRED,
+                        "this account has a PIN: give the current one with --unlock-with \
+                         pin-file:PATH to replace it",
+                    ));
+                }
+                // The most a PIN protects, so the unlock it takes is a restricted one.
+                Pin::Given => {
+                    unlock_for(&gate, DataClass::Restricted, account, "change the PIN", pin)?;
+                }
+            }
+            unlock::store_verifier(&vault, account, &PinVerifier::new(&new_pin)?)?;
+            writeln!(
+                out,
+                "PIN set for this account (PBKDF2-HMAC-SHA256, {ITERATIONS} iterations, \
+                 {SALT_LEN}-byte random salt; the PIN itself is not stored); read internal, \
+                 confidential and restricted items with --unlock-with pin-file:PATH"
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// What `--unlock-with` brought.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pin {
+    /// No `--unlock-with`.
+    NotGiven,
+    /// A PIN file, but the account has no PIN.
+    NotSet,
+    /// A PIN file, and the account has a PIN to check it against.
+    Given,
+}
+
+/// Makes `class` readable through the gate (prompting through the PIN authenticator when it
+/// has one), with messages that say what to do.
+fn unlock_for(
+    gate: &UnlockGate,
+    class: DataClass,
+    account: &str,
+    reason: &str,
+    pin: Pin,
+) -> Result<UnlockGrant, Failure> {
+    let result = unlock::block_on(gate.unlock(class, Some(account), reason))?;
+    result.map_err(|error| match (error, pin) {
+        (Error::UserAuthenticationRequired, Pin::NotGiven) => Failure::new(
+            failure::USER_AUTHENTICATION_REQUIRED,
+            format!("reading a {class} item needs an unlock: give --unlock-with pin-file:PATH"),
+        ),
+        (Error::UserAuthenticationRequired, Pin::NotSet) => Failure::new(
+            failure::USER_AUTHENTICATION_REQUIRED,
+            "this account has no PIN: set one with `rukasec vault set-pin --pin-file FILE`",
+        ),
+        (Error::AuthenticationFailed { remaining_attempts }, _) => Failure::new(
+            failure::AUTHENTICATION_FAILED,
+            format!("wrong PIN; {}", failure::attempts_left(remaining_attempts)),
+        ),
+        (other, _) => Failure::from(other),
+    })
+}
+
+/// The namespace of the PIN verifier and the unlock counter is not for commands: deleting the
+/// counter would end a lockout, replacing the verifier would change the PIN without it.
+fn refuse_reserved(command: &VaultCommand) -> Result<(), Failure> {
+    let namespace = match command {
+        VaultCommand::Put { namespace, .. }
+        | VaultCommand::Get { namespace, .. }
+        | VaultCommand::List { namespace }
+        | VaultCommand::Delete { namespace, .. } => namespace,
+        _ => return Ok(()),
+    };
+    if namespace == UNLOCK_NAMESPACE {
+        return Err(Failure::new(
+            failure::USAGE,
+            format!(
+                "the namespace {UNLOCK_NAMESPACE} is reserved for the account's PIN verifier and \
+                 unlock counter (see set-pin)"
+            ),
+        ));
     }
     Ok(())
 }

@@ -225,8 +225,42 @@ fn version_self_test_and_demo_run() {
         "event: pin_mismatch_report_only [Warning] enforced=false",
         "refused before connecting: insecure-scheme:",
         "the server saw 3 requests: none from the refused GETs",
+        "[6] unlocking",
+        "restricted: strong-biometric within the last 10 s",
+        "3 failed attempts in a row lock out for 5 s",
+        "auth/refresh-token (restricted), no unlock yet: refused: user-authentication-required",
+        "the user cancels: user-cancelled (not a failed attempt)",
+        "a strong biometric: granted; auth/refresh-token reads back",
+        "the app goes to the background: locked, the vault dropped its keys; \
+         history/last-payment -> user-authentication-required",
+        "refused: authentication-failed: the authentication failed; 2 attempts left",
+        "refused: authentication-failed: the authentication failed; 1 attempt left",
+        "refused: locked-out: too many failed attempts: locked out until 2",
+        "one more try while locked out: refused: locked-out before any prompt is shown",
+        "the app restarts (a new vault and gate on the same files): still locked-out",
+        "event: unlock_cancelled [Info] class=restricted",
+        "event: unlock_succeeded [Info] class=restricted method=strong-biometric",
+        "event: vault_locked [Info] why=background",
+        "event: unlock_failed [Warning] class=restricted failures=3 limit=3",
+        "event: unlock_locked_out [Error] by=rukasec until_ms=",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
     }
+    // The unlock step's order: refused, cancelled, granted, locked, failed, locked out.
+    let step = &stdout[stdout.find("[6] unlocking").unwrap()..];
+    let order = [
+        "no unlock yet",
+        "the user cancels",
+        "granted",
+        "goes to the background",
+        "2 attempts left",
+        "locked out until",
+        "one more try",
+        "the app restarts",
+    ];
+    let positions: Vec<usize> = order.iter().map(|text| step.find(text).unwrap()).collect();
+    assert!(positions.is_sorted(), "{order:?} out of order in:\n{step}");
+    // No demo value is printed (the restricted token of the vault and unlock steps).
+    assert!(!stdout.contains("rt.alice."), "{stdout}");
     assert!(stdout.trim_end().ends_with("demo: ok"), "{stdout}");
 }

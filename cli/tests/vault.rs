@@ -1,5 +1,9 @@
 //! `rukasec vault` and `rukasec keygen` end to end: the real binary on temporary directories,
 //! values through stdin and stdout, exit codes per failure kind, and no value in any error.
+//!
+//! Reading anything but a public item needs an unlock, so every fixture sets a PIN for the
+//! default account and passes it to every command (`--unlock-with`); unlocking itself is
+//! tested in `unlock.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use std::io::Write;
@@ -10,19 +14,40 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// Stored in every test; must never appear in an error message.
 const CANARY: &[u8] = b"CANARY-VAULT-SECRET-5f0c2a";
 
-/// A vault directory and its key file.
+/// A vault directory, its key file and a PIN file.
 struct Fixture {
     dir: tempfile::TempDir,
     key: PathBuf,
+    pin: PathBuf,
 }
 
 impl Fixture {
+    /// A new key file, and a PIN set for the default account.
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("root.key");
         let output = run(&["keygen", key.to_str().unwrap()], None);
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-        Self { dir, key }
+        let pin = dir.path().join("pin");
+        std::fs::write(&pin, "2468\n").unwrap();
+        let fixture = Self { dir, key, pin };
+        fixture.set_pin(&[]);
+        fixture
+    }
+
+    /// Sets the fixture's PIN with `key` for the account that `account_args` name.
+    fn set_pin_with_key(&self, key: &Path, account_args: &[&str]) {
+        let pin = self.pin.to_str().unwrap();
+        let output = self.vault_with_key(
+            key,
+            &[account_args, &["set-pin", "--pin-file", pin]].concat(),
+            None,
+        );
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    }
+
+    fn set_pin(&self, account_args: &[&str]) {
+        self.set_pin_with_key(&self.key, account_args);
     }
 
     fn vault_dir(&self) -> PathBuf {
@@ -43,12 +68,15 @@ impl Fixture {
 
     fn vault_with_key(&self, key: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
         let dir = self.vault_dir();
+        let unlock = format!("pin-file:{}", self.pin.display());
         let mut all = vec![
             "vault",
             "--dir",
             dir.to_str().unwrap(),
             "--kek-file",
             key.to_str().unwrap(),
+            "--unlock-with",
+            &unlock,
         ];
         all.extend_from_slice(args);
         let output = run(&all, stdin);
@@ -206,9 +234,12 @@ fn ttl_expiry_and_purge() {
     std::thread::sleep(next_second.saturating_sub(stored_by));
     f.fails(&["get", "short"], 3, "not-found");
     assert_eq!(f.ok(&["list"], None), b"forever\nlong\n");
+    // The items of the test (confidential): not the PIN verifier and unlock counter (public).
     let rows = |f: &Fixture| -> i64 {
         f.database()
-            .query_row("SELECT count(*) FROM items", [], |row| row.get(0))
+            .query_row("SELECT count(*) FROM items WHERE class <> 0", [], |row| {
+                row.get(0)
+            })
             .unwrap()
     };
     assert_eq!(rows(&f), 3, "expired but not yet purged");
@@ -303,6 +334,10 @@ fn rotate_kek_to_a_new_file_and_rotate_dek() {
     f.put("second", CANARY, &["--class", "restricted"]);
 
     let new_key = f.new_key("new.key");
+    // The public count below: the item, the PIN verifier and the unlock counter (written by
+    // the first unlock).
+    assert_eq!(f.ok(&["get", "public"], None), b"value of public");
+    assert_eq!(f.ok(&["get", "restricted"], None), b"value of restricted");
     let out = f.ok(
         &["rotate-kek", "--new-kek-file", new_key.to_str().unwrap()],
         None,
@@ -326,7 +361,7 @@ fn rotate_kek_to_a_new_file_and_rotate_dek() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
         String::from_utf8(output.stdout).unwrap(),
-        "public: 1 re-encrypted, data key version 2\n\
+        "public: 3 re-encrypted, data key version 2\n\
          internal: 1 re-encrypted, data key version 2\n\
          confidential: 1 re-encrypted, data key version 2\n\
          restricted: 2 re-encrypted, data key version 3\n"
@@ -359,6 +394,7 @@ fn delete_account_removes_only_that_account() {
     f.put("secret", CANARY, &[]);
     f.ok(&["--account", "alice", "put", "secret"], Some(CANARY));
     f.ok(&["--account", "bob", "put", "secret"], Some(b"bob's"));
+    f.set_pin(&["--account", "bob"]);
     let out = f.ok(&["--account", "alice", "delete-account"], None);
     assert!(String::from_utf8(out).unwrap().starts_with("deleted"));
     f.fails(&["--account", "alice", "get", "secret"], 3, "not-found");
@@ -421,9 +457,11 @@ fn keygen_never_overwrites_and_usage_errors_exit_2() {
     f.fails(&["get", ""], 1, "invalid-input");
 }
 
-/// The item rows as stored (every column), to put back later.
+/// The confidential item rows as stored (every column), to put back later.
 fn item_rows(db: &rusqlite::Connection) -> Vec<Vec<rusqlite::types::Value>> {
-    let mut statement = db.prepare("SELECT * FROM items ORDER BY rowid").unwrap();
+    let mut statement = db
+        .prepare("SELECT * FROM items WHERE class = 2 ORDER BY rowid")
+        .unwrap();
     let columns = statement.column_count();
     statement
         .query_map([], |row| {
@@ -454,7 +492,9 @@ fn a_rolled_back_or_deleted_item_is_an_integrity_failure() {
 
     let f = Fixture::new();
     f.put("device", b"revoked", &[]);
-    f.database().execute("DELETE FROM items", []).unwrap();
+    f.database()
+        .execute("DELETE FROM items WHERE class = 2", [])
+        .unwrap();
     f.fails(&["get", "device"], 4, "integrity");
     let f = Fixture::new();
     f.put("device", b"revoked", &[]);
@@ -515,6 +555,7 @@ fn a_format_1_vault_is_migrated() {
     )
     .unwrap();
     let key = fixture.join("root.key");
+    f.set_pin_with_key(&key, &["--account", "customer-v1"]);
     let get = |args: &[&str]| f.vault_with_key(&key, args, None);
     let output = get(&[
         "--account",
@@ -562,7 +603,9 @@ fn a_deleted_envelope_leaves_no_byte_in_the_database_or_the_wal() {
     f.put("card", CANARY, &[]);
     let envelope: Vec<u8> = f
         .database()
-        .query_row("SELECT value FROM items", [], |row| row.get(0))
+        .query_row("SELECT value FROM items WHERE class = 2", [], |row| {
+            row.get(0)
+        })
         .unwrap();
     assert!(envelope.len() > 32);
     f.ok(&["delete", "card"], None);
