@@ -24,10 +24,10 @@ use rukasec_core::Error;
 use rukasec_core::events::{EventBus, EventStats};
 use rukasec_core::unlock::{
     AuthFuture, AuthMethod, AuthOutcome, AuthRequest, Authenticator, ClassRequirement, UnlockGate,
-    UnlockGrant, UnlockPolicy, VaultAttemptStore,
+    UnlockGrant, UnlockPolicy,
 };
 use rukasec_core::vault::wrappers::MemoryKeyWrapper;
-use rukasec_core::vault::{DataClass, Vault};
+use rukasec_core::vault::{DataClass, Vault, VaultAttemptStore};
 
 use crate::events::EventLog;
 use crate::failure::{Failure, INTERNAL};
