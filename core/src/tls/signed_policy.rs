@@ -338,8 +338,10 @@ fn sync_dir(dir: &Path) -> Result<()> {
 }
 
 /// A [`PolicyStore`] in the vault: namespace `rukasec.tls`, name `pin-policy`, class
-/// `Internal`, no expiry, for one account (use a fixed device-wide account id, such as
-/// `device`, when the policy is not per customer).
+/// `Public`, no expiry, for one account (use a fixed device-wide account id, such as
+/// `device`, when the policy is not per customer). The document is signed, not secret, and is
+/// needed at start, before any unlock: it is read past the vault's unlock gate (older stores
+/// kept it as `Internal`; they still load).
 pub struct VaultPolicyStore {
     vault: Arc<Vault>,
     account: String,
@@ -357,7 +359,9 @@ impl VaultPolicyStore {
 
 impl PolicyStore for VaultPolicyStore {
     fn load(&self) -> Result<Option<String>> {
-        let value = self.vault.get(&self.account, VAULT_NAMESPACE, VAULT_NAME)?;
+        let value = self
+            .vault
+            .get_ungated(&self.account, VAULT_NAMESPACE, VAULT_NAME)?;
         // The document is public (signed, not secret): reading it out of the vault leaks nothing.
         Ok(value.map(|value| String::from_utf8_lossy(value.expose_secret()).into_owned()))
     }
@@ -368,7 +372,7 @@ impl PolicyStore for VaultPolicyStore {
             VAULT_NAMESPACE,
             VAULT_NAME,
             document.as_bytes(),
-            DataClass::Internal,
+            DataClass::Public,
             None,
         )
     }
@@ -1063,6 +1067,33 @@ mod tests {
             ]
         );
         assert_eq!(reopened.apply(&document(1, 1), now()).unwrap().version, 1);
+    }
+
+    #[test]
+    fn a_vault_store_loads_before_any_unlock() {
+        // The pin policy is needed at start, before the user has unlocked anything.
+        let fixture = Fixture::new();
+        let vault = Arc::new(
+            Vault::open(
+                fixture.dir.path(),
+                Arc::new(MemoryKeyWrapper::new()),
+                fixture.bus.clone(),
+            )
+            .unwrap(),
+        );
+        let gate = Arc::new(
+            crate::unlock::UnlockGate::new(
+                crate::unlock::UnlockPolicy::default(),
+                None,
+                Arc::new(crate::unlock::MemoryAttemptStore::default()),
+                fixture.bus.clone(),
+            )
+            .unwrap(),
+        );
+        vault.attach_unlock_gate(gate).unwrap();
+        let store = VaultPolicyStore::new(Arc::clone(&vault), "device");
+        store.save(&document(3, 1)).unwrap();
+        assert_eq!(store.load().unwrap(), Some(document(3, 1)));
     }
 
     #[test]
