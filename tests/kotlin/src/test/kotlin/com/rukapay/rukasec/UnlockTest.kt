@@ -147,6 +147,39 @@ class UnlockTest {
     }
 
     @Test
+    fun `cancelling the coroutine of a read cancels its prompt, and the next read prompts again`() {
+        val cancelled = CompletableDeferred<Unit>()
+        val calls = AtomicInteger()
+        val authenticator = object : Authenticator {
+            override suspend fun authenticate(request: AuthRequest): AuthOutcome {
+                if (calls.incrementAndGet() == 1) {
+                    try {
+                        kotlinx.coroutines.awaitCancellation() // the user looks at the prompt forever
+                    } finally {
+                        cancelled.complete(Unit) // RukaSec dropped the wait: the prompt is dismissed
+                    }
+                }
+                return strong
+            }
+        }
+        vault().use { vault ->
+            vault.enableUnlock(UnlockPolicy(), authenticator).use {
+                vault.put(ALICE, "ns", "secret", byteArrayOf(5), DataClass.CONFIDENTIAL, null)
+                await {
+                    kotlinx.coroutines.coroutineScope {
+                        val read = async { vault.getAsync(ALICE, "ns", "secret") }
+                        while (calls.get() == 0) delay(5)
+                        read.cancel()
+                        cancelled.await()
+                    }
+                }
+                assertArrayEquals(byteArrayOf(5), await { vault.getAsync(ALICE, "ns", "secret") })
+                assertEquals(2, calls.get())
+            }
+        }
+    }
+
+    @Test
     fun `background locking, invalidated keys and unusable policies`() {
         val authenticator = ScriptedAuthenticator(
             listOf(AuthOutcome.Success(AuthMethod.DEVICE_CREDENTIAL), AuthOutcome.KeyInvalidated),
