@@ -34,10 +34,10 @@ pub enum Error {
     /// data cannot be recovered; `reset_account` starts the account again.
     #[error("key unavailable: {KEY_UNAVAILABLE}")]
     KeyUnavailable,
-    /// The platform keystore needs the user first: the key is bound to user authentication
-    /// (biometric or device credential) and none is in force, the device is locked, or the
-    /// unlock policy requires an authentication that is not in force (a blocking call never
-    /// prompts). Nothing is wrong with the data: authenticate (an async call) and call again.
+    /// The user must authenticate first: the unlock policy requires an authentication that is
+    /// not in force (a blocking call never prompts), or the platform keystore's key is bound to
+    /// user authentication (biometric or device credential) and none is in force, or the device
+    /// is locked. Nothing is wrong with the data: authenticate (an async call) and call again.
     #[error("user authentication required: {USER_AUTHENTICATION_REQUIRED}")]
     UserAuthenticationRequired,
     /// The user cancelled the authentication prompt (or the app dismissed it). Every request
@@ -109,7 +109,7 @@ const CRYPTO: &str = "a cryptographic operation failed";
 const INTEGRITY: &str = "stored data failed authentication";
 const KEY_UNAVAILABLE: &str = "the account's key cannot be used; reset the account";
 const USER_AUTHENTICATION_REQUIRED: &str =
-    "the keystore needs the user to authenticate before this key can be used";
+    "the user must authenticate first (the unlock policy or the keystore requires it)";
 
 impl Error {
     /// The message without its kind prefix, for public error types that carry the kind
