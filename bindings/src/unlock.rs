@@ -41,8 +41,11 @@ impl From<core::AuthMethod> for AuthMethod {
     }
 }
 
-/// What RukaSec asks the app to show.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+/// What RukaSec asks the app to show. Rust `Debug`, Kotlin `toString` and Swift
+/// `description`/`debugDescription` print the reason's and the account's lengths only (the
+/// reason may name a payee or an amount, the account is a customer id).
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct AuthRequest {
     /// Why, as the caller of the unlock gave it (fixed text; the app may show its own,
     /// localized, chosen by `data_class`).
@@ -54,6 +57,25 @@ pub struct AuthRequest {
     /// The methods that satisfy it: the prompt's allowed authenticators.
     pub allowed: Vec<AuthMethod>,
 }
+
+impl std::fmt::Debug for AuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthRequest")
+            .field("reason", &format_args!("<{} bytes>", self.reason.len()))
+            .field(
+                "account",
+                &self
+                    .account
+                    .as_ref()
+                    .map(|a| format!("<{} bytes>", a.len())),
+            )
+            .field("data_class", &self.data_class)
+            .field("allowed", &self.allowed)
+            .finish()
+    }
+}
+
+display_as_redacted_debug!(AuthRequest);
 
 impl From<core::AuthRequest> for AuthRequest {
     fn from(request: core::AuthRequest) -> Self {

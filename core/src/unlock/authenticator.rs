@@ -10,8 +10,9 @@ use crate::vault::DataClass;
 /// A boxed future, so that [`Authenticator`] can be a trait object.
 pub type AuthFuture<'a> = Pin<Box<dyn Future<Output = AuthOutcome> + Send + 'a>>;
 
-/// What the core asks the app to show.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the core asks the app to show. `Debug` prints the reason's and the account's lengths
+/// only: the reason may name a payee or an amount, the account is a customer id.
+#[derive(Clone, PartialEq, Eq)]
 pub struct AuthRequest {
     /// Why, in words the app may show (fixed text from the caller, never data).
     pub reason: String,
@@ -21,6 +22,23 @@ pub struct AuthRequest {
     pub class: DataClass,
     /// The methods that satisfy it (the prompt's allowed authenticators).
     pub allowed: Vec<AuthMethod>,
+}
+
+impl std::fmt::Debug for AuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthRequest")
+            .field("reason", &format_args!("<{} bytes>", self.reason.len()))
+            .field(
+                "account",
+                &self
+                    .account
+                    .as_ref()
+                    .map(|a| format!("<{} bytes>", a.len())),
+            )
+            .field("class", &self.class)
+            .field("allowed", &self.allowed)
+            .finish()
+    }
 }
 
 /// How the prompt ended, as the platform reported it.
@@ -57,4 +75,26 @@ pub enum AuthOutcome {
 pub trait Authenticator: Send + Sync {
     /// Shows the prompt for `request` and resolves when it ends.
     fn authenticate(&self, request: AuthRequest) -> AuthFuture<'_>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_prints_no_reason_or_account() {
+        let request = AuthRequest {
+            reason: "Pay canary-payee-9d1e".to_owned(),
+            account: Some("canary-account-256700".to_owned()),
+            class: DataClass::Restricted,
+            allowed: vec![AuthMethod::StrongBiometric],
+        };
+        let printed = format!("{request:?}");
+        assert!(!printed.contains("canary-payee-9d1e"), "{printed}");
+        assert!(!printed.contains("canary-account-256700"), "{printed}");
+        assert!(
+            printed.contains("Restricted") && printed.contains("StrongBiometric"),
+            "{printed}"
+        );
+    }
 }

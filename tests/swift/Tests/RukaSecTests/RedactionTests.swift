@@ -58,6 +58,15 @@ final class RedactionTests: XCTestCase {
         XCTAssertEqual(request, request, "records keep their equality")
     }
 
+    func testAnAuthenticationRequestPrintsNoReasonOrAccount() {
+        let request = AuthRequest(reason: "Pay canary-payee-9d1e", account: "canary-account-256700",
+                                  dataClass: .restricted, allowed: [.strongBiometric])
+        for printed in renderings(request) {
+            assertRedacted(printed, ["canary-payee-9d1e", "canary-account-256700"])
+            XCTAssertTrue(printed.contains("Restricted") && printed.contains("StrongBiometric"), printed)
+        }
+    }
+
     func testVaultItemsPrintTheValueLengthOnly() {
         let item = VaultItem(namespace: "tokens", name: "refresh", value: Data("canary-vault-value-3c3c".utf8),
                              dataClass: .restricted, ttlSeconds: nil)

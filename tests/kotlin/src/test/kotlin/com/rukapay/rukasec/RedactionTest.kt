@@ -7,8 +7,8 @@ import org.junit.jupiter.api.Test
 /**
  * The records that carry credentials print redacted from Kotlin: `toString` (and so string
  * templates, loggers, crash reporters) of `HttpRequest`, `HttpResponse`, `HttpHeader`,
- * `VaultItem` and `SignedRequestHeaders` never shows an `Authorization` or cookie value, a query,
- * a body, a vault value or the signature base. Canary values prove it; the kept parts prove
+ * `VaultItem`, `SignedRequestHeaders` and `AuthRequest` never shows an `Authorization` or cookie
+ * value, a query, a body, a vault value, the signature base, a prompt's reason or an account id. Canary values prove it; the kept parts prove
  * the text is still useful.
  */
 class RedactionTest {
@@ -49,6 +49,14 @@ class RedactionTest {
         // Records stay data classes: equality still compares every field.
         assertTrue(request == request.copy())
         assertFalse(request == request.copy(body = ByteArray(0)))
+    }
+
+    @Test
+    fun `an authentication request prints no reason or account`() {
+        val request = AuthRequest("Pay canary-payee-9d1e", "canary-account-256700", DataClass.RESTRICTED, listOf(AuthMethod.STRONG_BIOMETRIC))
+        val printed = request.toString()
+        assertRedacted(printed, "canary-payee-9d1e", "canary-account-256700")
+        assertTrue(printed.contains("Restricted") && printed.contains("StrongBiometric"), printed)
     }
 
     @Test
