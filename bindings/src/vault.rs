@@ -474,25 +474,18 @@ impl Vault {
         let Some(class) = class else {
             return Ok(None);
         };
-        let grant = match gate.check(class, None) {
-            Ok(()) => None,
-            Err(Error::UserAuthenticationRequired) => {
-                let reason = format!("Unlock {class} data");
-                let unlocked: Result<_, VaultError> =
-                    guard_future(async { gate.unlock(class, Some(&account), &reason).await }).await;
-                let unlocked = unlocked?;
-                Some(unlocked)
-            }
-            Err(other) => return Err(other.into()),
-        };
+        // At once when the class is open; otherwise one prompt, shared with concurrent reads.
+        let reason = format!("Unlock {class} data");
+        let unlocked: Result<_, VaultError> =
+            guard_future(async { gate.unlock(class, Some(&account), &reason).await }).await;
+        let grant = unlocked?;
         self.off_the_caller_thread(move |vault| {
             guard_with(|| {
-                let value = match &grant {
-                    Some(grant) => vault.0.get_granted(grant, &account, &namespace, &name),
-                    None => vault.0.get(&account, &namespace, &name),
-                }?;
-                // The app asked for the value: it gets its own copy.
-                Ok::<_, Error>(value.map(|secret| secret.expose_secret().to_vec()))
+                vault
+                    .0
+                    .get_granted(&grant, &account, &namespace, &name)
+                    // The app asked for the value: it gets its own copy.
+                    .map(|value| value.map(|secret| secret.expose_secret().to_vec()))
             })
         })
         .await

@@ -455,49 +455,41 @@ impl UnlockGate {
     fn count_failure(&self, class: DataClass) -> PromptResult {
         let limit = self.policy.max_failures;
         let wall = self.clock.wall_ms();
-        let mut outcome = Err(Error::AuthenticationFailed {
-            remaining_attempts: 0,
-        });
+        let mut failures = 0;
         let mut lockout = None;
         self.record(|record| {
-            record.failures = record.failures.saturating_add(1);
-            if record.failures >= limit {
+            failures = record.failures.saturating_add(1);
+            record.failures = failures;
+            if failures >= limit {
                 let length = self.policy.lockout_length(record.lockouts);
                 record.locked_until_ms = wall.saturating_add(duration_ms(length));
                 record.lockouts = record.lockouts.saturating_add(1);
                 record.failures = 0;
                 lockout = Some((record.locked_until_ms, length));
-                outcome = Err(Error::LockedOut {
-                    until_unix_ms: record.locked_until_ms,
-                });
-            } else {
-                outcome = Err(Error::AuthenticationFailed {
-                    remaining_attempts: limit - record.failures,
-                });
-                self.events.emit(
-                    SecurityEvent::new(SecurityEventKind::UnlockFailed)
-                        .with_detail("class", class.as_str())
-                        .with_detail("failures", record.failures.to_string())
-                        .with_detail("limit", limit.to_string()),
-                );
             }
         })?;
-        if let Some((until, length)) = lockout {
-            let deadline = self.clock.monotonic_ms().saturating_add(millis(length));
-            lock(&self.state).locked_until_mono = Some(deadline);
-            self.events.emit(
-                SecurityEvent::new(SecurityEventKind::UnlockFailed)
-                    .with_detail("class", class.as_str())
-                    .with_detail("failures", limit.to_string())
-                    .with_detail("limit", limit.to_string()),
-            );
-            self.events.emit(
-                SecurityEvent::new(SecurityEventKind::UnlockLockedOut)
-                    .with_detail("until_ms", until.to_string())
-                    .with_detail("by", "rukasec"),
-            );
-        }
-        outcome
+        // Reported once the count is saved.
+        self.events.emit(
+            SecurityEvent::new(SecurityEventKind::UnlockFailed)
+                .with_detail("class", class.as_str())
+                .with_detail("failures", failures.to_string())
+                .with_detail("limit", limit.to_string()),
+        );
+        let Some((until, length)) = lockout else {
+            return Err(Error::AuthenticationFailed {
+                remaining_attempts: limit - failures,
+            });
+        };
+        let deadline = self.clock.monotonic_ms().saturating_add(millis(length));
+        lock(&self.state).locked_until_mono = Some(deadline);
+        self.events.emit(
+            SecurityEvent::new(SecurityEventKind::UnlockLockedOut)
+                .with_detail("until_ms", until.to_string())
+                .with_detail("by", "rukasec"),
+        );
+        Err(Error::LockedOut {
+            until_unix_ms: until,
+        })
     }
 
     /// Loads the counter (a tampered one is a lockout), applies `change`, saves it.
