@@ -11,7 +11,9 @@ use rukasec_core::tls::redact::{RedactedBody, RedactedHeader, RedactedUrl};
 
 use crate::guard::{guard_future, guard_with};
 use crate::numbers;
-use crate::{DeviceKey, PinChecker, PinOutcome, PinPolicy, SignOptions, TlsError};
+use crate::{
+    AuthBoundDeviceKey, DeviceKey, PinChecker, PinOutcome, PinPolicy, SignOptions, TlsError,
+};
 
 /// A fixed address for a host name (the certificate is still verified for the name).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -254,6 +256,36 @@ impl HttpsClient {
                 .send_signed(request.into(), key.signer(), &options)
                 .await
                 .map(HttpResponse::from)
+        })
+        .await
+    }
+
+    /// Signs `request` with `key` after one prompt showing `reason` (as
+    /// `AuthBoundDeviceKey.signRequest`) and sends it as `send`. Throws `TlsError.Signing` when
+    /// the prompt did not end in a signature or signing failed (nothing is sent; its text names
+    /// the cause: `user-cancelled`, `locked-out`, ...), otherwise as `send`. For the typed
+    /// cause, sign with the key first and send the request with `send`.
+    pub async fn send_signed_authenticated(
+        &self,
+        request: HttpRequest,
+        key: Arc<AuthBoundDeviceKey>,
+        options: SignOptions,
+        reason: String,
+    ) -> Result<HttpResponse, TlsError> {
+        guard_future(async {
+            let options =
+                rukasec_core::signing::SignOptions::try_from(options).map_err(TlsError::from)?;
+            self.0
+                .send_signed_authenticated(request.into(), &key.0, &options, &reason)
+                .await
+                .map(HttpResponse::from)
+                .map_err(|error| match error {
+                    // The key's prompt, not the policy store: a signing failure here.
+                    Error::UserAuthenticationRequired => TlsError::Signing {
+                        reason: error.to_string(),
+                    },
+                    other => TlsError::from(other),
+                })
         })
         .await
     }

@@ -49,8 +49,9 @@ pub use https::{
 };
 pub use rukasec::{KatResult, RukaSec, SelfTestReport};
 pub use signing::{
-    DeviceKey, PlatformSigner, PublicKeyInfo, SignOptions, SignatureError, SignatureVerifier,
-    SignedRequestHeaders, VerifiedSignature, VerifierOptions,
+    AuthBoundDeviceKey, AuthBoundSigner, DeviceKey, PlatformSigner, PromptedSignature,
+    PublicKeyInfo, SignOptions, SignatureError, SignatureVerifier, SignedRequestHeaders,
+    VerifiedSignature, VerifierOptions,
 };
 pub use tls::{
     CertificateSummary, DomainPin, PinChecker, PinOutcome, PinPolicy, PolicyUpdater, TlsError,

@@ -11,10 +11,12 @@ use std::time::SystemTime;
 use rukasec_core::crypto::Crypto;
 use rukasec_core::secret::SecretString;
 use rukasec_core::signing as core;
+use rukasec_core::unlock;
 use rukasec_core::{Error, SignatureFailure};
 
-use crate::guard::guard_with;
+use crate::guard::{guard_future, guard_with};
 use crate::numbers;
+use crate::unlock::{AuthMethod, AuthOutcome, AuthRequest, UnlockGate};
 use crate::{HttpRequest, RukaSecError, Vault};
 
 /// What can go wrong in a signing or verifying call. Kotlin sees `SignatureException`, Swift a
@@ -89,6 +91,39 @@ pub enum SignatureError {
         /// A fixed explanation.
         reason: String,
     },
+    /// The user cancelled the prompt of a key that needs the user (`AuthBoundDeviceKey`): not
+    /// counted as a failed attempt; nothing was signed.
+    #[error("user-cancelled: {reason}")]
+    UserCancelled {
+        /// A fixed explanation.
+        reason: String,
+    },
+    /// The user failed to authenticate for a signature; `remaining_attempts` more failures lock
+    /// out.
+    #[error("authentication-failed: {reason}")]
+    AuthenticationFailed {
+        /// A fixed explanation.
+        reason: String,
+        /// Failures left before a lockout.
+        remaining_attempts: i32,
+    },
+    /// Too many failed attempts (RukaSec's counter or the platform's): signing with a key that
+    /// needs the user, or unlocking the vault holding the device key, is refused until
+    /// `until_unix_ms`.
+    #[error("locked-out: {reason}")]
+    LockedOut {
+        /// A fixed explanation.
+        reason: String,
+        /// When it may be tried again, milliseconds since the Unix epoch.
+        until_unix_ms: i64,
+    },
+    /// The platform invalidated the device key (a new biometric enrolment): make a new key and
+    /// enrol it with the server (docs/ERRORS.md).
+    #[error("key-invalidated: {reason}")]
+    KeyInvalidated {
+        /// A fixed explanation.
+        reason: String,
+    },
     /// The signing key failed to sign: a [`PlatformSigner`] threw, returned a public key that is
     /// not P-256, or a signature that does not verify with its public key.
     #[error("signer-failed: {reason}")]
@@ -149,13 +184,21 @@ impl From<Error> for SignatureError {
             Error::InvalidInput { .. } => Self::InvalidInput { reason },
             Error::CryptoUnavailable => Self::CryptoUnavailable { reason },
             Error::UserAuthenticationRequired => Self::UserAuthenticationRequired { reason },
+            Error::UserCancelled => Self::UserCancelled { reason },
+            Error::AuthenticationFailed { remaining_attempts } => Self::AuthenticationFailed {
+                reason,
+                remaining_attempts: i32::try_from(remaining_attempts).unwrap_or(i32::MAX),
+            },
+            Error::LockedOut { until_unix_ms } => Self::LockedOut {
+                reason,
+                until_unix_ms,
+            },
+            Error::KeyInvalidated => Self::KeyInvalidated { reason },
             // The vault holding the device key failed; the core's text says how.
             Error::Storage { .. }
             | Error::Integrity
             | Error::KeyUnavailable
-            | Error::KeyWrapper { .. }
-            | Error::LockedOut { .. }
-            | Error::KeyInvalidated => Self::Storage {
+            | Error::KeyWrapper { .. } => Self::Storage {
                 reason: error.to_string(),
             },
             _ => Self::Internal {
@@ -251,6 +294,165 @@ impl core::PlatformSigner for ForeignPlatformSigner {
         self.0
             .sign(message.to_vec())
             .map_err(|_| signer_failed("the platform signer failed to sign"))
+    }
+}
+
+/// A P-256 key in the platform keystore that needs the user for each signature, implemented by
+/// the app: an Android Keystore key with `setUserAuthenticationParameters(0, BIOMETRIC_STRONG)`
+/// signed through BiometricPrompt with a `CryptoObject` around its `Signature`; a Secure Enclave
+/// key whose access control has `.biometryCurrentSet`, signed with an `LAContext`. The platform
+/// prompts and signs in one step; RukaSec decides which methods count, counts failures and
+/// locks out (the `UnlockGate`'s Restricted policy). Wrap it with `AuthBoundDeviceKey`.
+#[uniffi::export(with_foreign)]
+#[async_trait::async_trait]
+pub trait AuthBoundSigner: Send + Sync {
+    /// The public key: SubjectPublicKeyInfo DER or uncompressed SEC1 (no prompt).
+    fn public_key(&self) -> Result<Vec<u8>, SignatureError>;
+    /// Shows the prompt `request` describes and signs `message` (ECDSA P-256 with SHA-256, the
+    /// platform hashes): `Signed` with the method used and the signature (DER or `r‖s`), or
+    /// `Refused` with how the prompt ended. Throw only when the key itself failed.
+    async fn sign(
+        &self,
+        message: Vec<u8>,
+        request: AuthRequest,
+    ) -> Result<PromptedSignature, SignatureError>;
+}
+
+/// How an `AuthBoundSigner`'s prompt ended.
+#[derive(Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum PromptedSignature {
+    /// The user authenticated with `method` and the key signed.
+    Signed {
+        /// The method used.
+        method: AuthMethod,
+        /// ASN.1 DER or raw `r‖s` (64 bytes).
+        signature: Vec<u8>,
+    },
+    /// The prompt ended without a signature: cancelled, failed, locked out, not enrolled,
+    /// unavailable, key invalidated.
+    Refused {
+        /// How it ended (a `Success` here counts as `Unavailable`).
+        outcome: AuthOutcome,
+    },
+}
+
+impl fmt::Debug for PromptedSignature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Signed { method, signature } => f
+                .debug_struct("Signed")
+                .field("method", method)
+                .field("signature", &format_args!("<{} bytes>", signature.len()))
+                .finish(),
+            Self::Refused { outcome } => {
+                f.debug_struct("Refused").field("outcome", outcome).finish()
+            }
+        }
+    }
+}
+
+/// Lets an app's auth-bound platform key serve as the core's.
+struct ForeignAuthBoundSigner(Arc<dyn AuthBoundSigner>);
+
+impl core::AuthBoundSigner for ForeignAuthBoundSigner {
+    fn public_key(&self) -> rukasec_core::Result<Vec<u8>> {
+        self.0
+            .public_key()
+            .map_err(|_| signer_failed("the platform signer could not return its public key"))
+    }
+
+    fn sign(
+        &self,
+        message: Vec<u8>,
+        request: unlock::AuthRequest,
+    ) -> unlock::AuthenticatedUseFuture<'_, Vec<u8>> {
+        Box::pin(async move {
+            match self.0.sign(message, request.into()).await {
+                Ok(PromptedSignature::Signed { method, signature }) => {
+                    Ok(unlock::AuthenticatedUse::Done {
+                        method: method.into(),
+                        value: signature,
+                    })
+                }
+                Ok(PromptedSignature::Refused { outcome }) => {
+                    Ok(unlock::AuthenticatedUse::Refused(outcome.into()))
+                }
+                Err(_) => Err(signer_failed("the platform signer failed to sign")),
+            }
+        })
+    }
+}
+
+/// A device key in the platform keystore that needs the user for each signature (see
+/// `AuthBoundSigner`), under an `UnlockGate`'s Restricted policy. Signs only from async calls:
+/// `suspend` in Kotlin, `async` in Swift.
+#[derive(uniffi::Object)]
+pub struct AuthBoundDeviceKey(pub(crate) core::AuthBoundKey);
+
+#[uniffi::export(async_runtime = "tokio")]
+impl AuthBoundDeviceKey {
+    /// Wraps `signer` under `gate`: its allowed methods for Restricted data, its failure
+    /// counter and lockout. Reads the public key once; throws `SignerFailed` when that fails or
+    /// is not a P-256 key.
+    #[uniffi::constructor]
+    pub fn new(
+        signer: Arc<dyn AuthBoundSigner>,
+        gate: Arc<UnlockGate>,
+    ) -> Result<Arc<Self>, SignatureError> {
+        guard_with(|| {
+            core::AuthBoundKey::new(Arc::new(ForeignAuthBoundSigner(signer)), gate.0.clone())
+                .map(|key| Arc::new(Self(key)))
+        })
+    }
+
+    /// The public half, for enrolment with the server.
+    pub fn public_key(&self) -> Result<PublicKeyInfo, SignatureError> {
+        guard_with(|| Ok::<_, Error>(self.0.public_key().into()))
+    }
+
+    /// `DeviceKey.signRequest`, after one prompt showing `reason`. Throws its errors, and
+    /// `UserCancelled`, `AuthenticationFailed`, `LockedOut`, `KeyInvalidated`, or
+    /// `UserAuthenticationRequired` (nothing enrolled, the prompt unavailable, a method the
+    /// policy does not allow).
+    pub async fn sign_request(
+        &self,
+        request: HttpRequest,
+        options: SignOptions,
+        reason: String,
+    ) -> Result<SignedRequestHeaders, SignatureError> {
+        guard_future(async {
+            let options = core::SignOptions::try_from(options)?;
+            self.0
+                .sign_request(&request.into(), &options, SystemTime::now(), &reason)
+                .await
+                .map(SignedRequestHeaders::from)
+        })
+        .await
+    }
+
+    /// `DeviceKey.dpopProof`, after one prompt showing `reason`; errors as `signRequest`.
+    pub async fn dpop_proof(
+        &self,
+        method: String,
+        url: String,
+        access_token: Option<String>,
+        nonce: Option<String>,
+        reason: String,
+    ) -> Result<String, SignatureError> {
+        let access_token = access_token.map(SecretString::new);
+        guard_future(async {
+            let options = core::DpopOptions {
+                method: &method,
+                url: &url,
+                // The token's hash goes into the proof; the token is wiped on drop.
+                access_token: access_token.as_ref().map(SecretString::expose_secret),
+                nonce: nonce.as_deref(),
+            };
+            self.0
+                .dpop_proof(&options, SystemTime::now(), &reason)
+                .await
+        })
+        .await
     }
 }
 

@@ -201,7 +201,12 @@ impl From<Error> for TlsError {
                     reason: error.to_string(),
                 },
             },
-            Error::Signature { .. } => Self::Signing {
+            // A device key's prompt (`sendSignedAuthenticated`) ended without a signature.
+            Error::Signature { .. }
+            | Error::UserCancelled
+            | Error::AuthenticationFailed { .. }
+            | Error::LockedOut { .. }
+            | Error::KeyInvalidated => Self::Signing {
                 reason: error.to_string(),
             },
             Error::InvalidInput { .. } => Self::InvalidInput { reason },

@@ -83,6 +83,46 @@ pub fn dpop_proof(
     options: &DpopOptions<'_>,
     now: SystemTime,
 ) -> Result<String> {
+    let prepared = prepare_dpop_proof(&signer.public_key_sec1()?, options, now)?;
+    let signature = signer.sign_p1363(prepared.signing_input.as_bytes())?;
+    Ok(prepared.finish(&signature))
+}
+
+/// A DPoP proof ready for its signature: what [`dpop_proof`] does before and after it asks the
+/// key, split for keys that sign asynchronously ([`AuthBoundKey`](super::AuthBoundKey)). Sign
+/// [`PreparedDpopProof::signing_input`] with ECDSA P-256 SHA-256, then
+/// [`PreparedDpopProof::finish`].
+#[derive(Debug, Clone)]
+pub struct PreparedDpopProof {
+    signing_input: String,
+}
+
+impl PreparedDpopProof {
+    /// The JWS signing input (`base64url(header).base64url(claims)`): the bytes to sign.
+    pub fn signing_input(&self) -> &str {
+        &self.signing_input
+    }
+
+    /// The proof JWT, with `signature` (P1363 `r‖s`) over the signing input.
+    pub fn finish(self, signature: &[u8; 64]) -> String {
+        format!(
+            "{}.{}",
+            self.signing_input,
+            URL_SAFE_NO_PAD.encode(signature)
+        )
+    }
+}
+
+/// Everything [`dpop_proof`] does before it asks the key, for the key whose uncompressed SEC1
+/// public key is `public_key_sec1`.
+///
+/// # Errors
+/// As [`dpop_proof`], but for the key's.
+pub fn prepare_dpop_proof(
+    public_key_sec1: &[u8],
+    options: &DpopOptions<'_>,
+    now: SystemTime,
+) -> Result<PreparedDpopProof> {
     let crypto = Crypto::get()?;
     check_method(options.method)?;
     let htu = target_uri(options.url)?;
@@ -98,7 +138,7 @@ pub fn dpop_proof(
         Some(token) => Some(URL_SAFE_NO_PAD.encode(crypto.sha256(token.as_bytes()))),
         None => None,
     };
-    let jwk = PublicKeyInfo::from_sec1(&signer.public_key_sec1()?)
+    let jwk = PublicKeyInfo::from_sec1(public_key_sec1)
         .map_err(|error| match error {
             Error::InvalidInput { .. } => Error::signature(
                 SignatureFailure::SignerFailed,
@@ -125,11 +165,7 @@ pub fn dpop_proof(
         URL_SAFE_NO_PAD.encode(header),
         URL_SAFE_NO_PAD.encode(claims)
     );
-    let signature = signer.sign_p1363(signing_input.as_bytes())?;
-    Ok(format!(
-        "{signing_input}.{}",
-        URL_SAFE_NO_PAD.encode(signature)
-    ))
+    Ok(PreparedDpopProof { signing_input })
 }
 
 /// Refuses a method that is not an RFC 9110 token.

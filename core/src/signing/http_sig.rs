@@ -343,6 +343,85 @@ pub fn sign_request(
     options: &SignOptions,
     now: SystemTime,
 ) -> Result<SignedRequestHeaders> {
+    let prepared = prepare_request_signature(crypto, request, options, now)?;
+    let signature = signer.sign_p1363(prepared.base.as_bytes())?;
+    prepared.finish(&signature)
+}
+
+/// A request signature ready for its bytes: what [`sign_request`] does before and after it asks
+/// the key, split for keys that sign asynchronously (a platform key that prompts the user:
+/// [`AuthBoundKey`](super::AuthBoundKey)). Sign [`PreparedSignature::base`] with ECDSA P-256
+/// SHA-256, then [`PreparedSignature::finish`]. `Debug` prints the base's length only.
+#[derive(Clone)]
+pub struct PreparedSignature {
+    label: sfv::Key,
+    components: Vec<Component>,
+    params: SignatureParams,
+    added_digest: Option<String>,
+    base: String,
+}
+
+impl std::fmt::Debug for PreparedSignature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedSignature")
+            .field("base", &format_args!("<{} bytes>", self.base.len()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl PreparedSignature {
+    /// The signature base: the bytes to sign.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The headers, with `signature` (P1363 `r‖s`) over [`PreparedSignature::base`].
+    ///
+    /// # Errors
+    /// [`Error::Internal`] if a component cannot be serialised (checked while preparing).
+    pub fn finish(self, signature: &[u8; 64]) -> Result<SignedRequestHeaders> {
+        let Self {
+            label,
+            components,
+            params,
+            added_digest,
+            base,
+        } = self;
+        let items = components
+            .iter()
+            .map(Component::to_item)
+            .collect::<Result<Vec<_>>>()?;
+        let mut input = DictSerializer::new();
+        {
+            let mut list = input.inner_list(&label);
+            list.items(&items);
+            let _ = list.finish().parameters(&params.to_parameters()?);
+        }
+        let mut value = DictSerializer::new();
+        let _ = value.bare_item(&label, signature.as_slice());
+
+        Ok(SignedRequestHeaders {
+            content_digest: added_digest,
+            // Both dictionaries have one member, so both serializers have output.
+            signature_input: input.finish().unwrap_or_default(),
+            signature: value.finish().unwrap_or_default(),
+            base,
+        })
+    }
+}
+
+/// Everything [`sign_request`] does before it asks the key: checks the options, adds or checks
+/// `Content-Digest`, fixes the parameters (`created` is `now`, a random nonce unless given or
+/// opted out) and builds the signature base.
+///
+/// # Errors
+/// As [`sign_request`], but for the key's.
+pub fn prepare_request_signature(
+    crypto: &Crypto,
+    request: &HttpRequest,
+    options: &SignOptions,
+    now: SystemTime,
+) -> Result<PreparedSignature> {
     let label = KeyRef::from_str(&options.label)
         .map_err(|_| Error::invalid_input("the signature label is not a structured-field key"))?;
     if options.keyid.is_empty() {
@@ -419,26 +498,16 @@ pub fn sign_request(
 
     let message = SignableMessage::request(&request.method, &request.url, &headers)?;
     let SignatureBase { base, .. } = signature_base(&message, &components, &params)?;
-    let signature = signer.sign_p1363(base.as_bytes())?;
-
-    let items = components
+    // Serialisable now, so that `finish` cannot fail later for a reason found here.
+    components
         .iter()
         .map(Component::to_item)
         .collect::<Result<Vec<_>>>()?;
-    let mut input = DictSerializer::new();
-    {
-        let mut list = input.inner_list(label);
-        list.items(&items);
-        let _ = list.finish().parameters(&params.to_parameters()?);
-    }
-    let mut value = DictSerializer::new();
-    let _ = value.bare_item(label, signature.as_slice());
-
-    Ok(SignedRequestHeaders {
-        content_digest: added_digest,
-        // Both dictionaries have one member, so both serializers have output.
-        signature_input: input.finish().unwrap_or_default(),
-        signature: value.finish().unwrap_or_default(),
+    Ok(PreparedSignature {
+        label: label.to_owned(),
+        components,
+        params,
+        added_digest,
         base,
     })
 }

@@ -22,17 +22,17 @@ mod replay_redis;
 mod verifier;
 
 // -- re-exports: keys, signers, JWK, DPoP --
-pub use dpop::{DpopOptions, dpop_proof};
+pub use dpop::{DpopOptions, PreparedDpopProof, dpop_proof, prepare_dpop_proof};
 pub use key::{DEVICE_KEY_NAME, DEVICE_KEY_NAMESPACE, PublicKeyInfo, RequestSigner, SoftwareKey};
-pub use platform::{PlatformKey, PlatformSigner, der_to_p1363};
+pub use platform::{AuthBoundKey, AuthBoundSigner, PlatformKey, PlatformSigner, der_to_p1363};
 
 // -- re-exports: digests, signatures, verifier --
 pub use components::{Component, SignableMessage};
 pub use content_digest::{DigestAlgorithm, content_digest, verify_content_digest};
 pub use http_sig::{
-    HTTP_SIGNATURE_ALGORITHM, MAX_COMPONENTS, MAX_SIGNATURES, ParsedSignature, SignOptions,
-    SignatureBase, SignatureParams, SignedRequestHeaders, parse_signatures, random_nonce,
-    sign_request, signature_base,
+    HTTP_SIGNATURE_ALGORITHM, MAX_COMPONENTS, MAX_SIGNATURES, ParsedSignature, PreparedSignature,
+    SignOptions, SignatureBase, SignatureParams, SignedRequestHeaders, parse_signatures,
+    prepare_request_signature, random_nonce, sign_request, signature_base,
 };
 pub use replay::{MemoryReplayStore, NonceVerdict, ReplayStore, ReplayStoreUnavailable};
 #[cfg(feature = "redis")]

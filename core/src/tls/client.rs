@@ -28,7 +28,7 @@ use super::verifier::{CryptoRefusedError, PinMismatchError, classify};
 use crate::crypto::Crypto;
 use crate::error::{Error, Result, TlsFailure};
 use crate::events::{EventBus, SecurityEvent, SecurityEventKind};
-use crate::signing::{RequestSigner, SignOptions, sign_request};
+use crate::signing::{AuthBoundKey, RequestSigner, SignOptions, sign_request};
 
 /// How the client behaves; [`Default`] gives the production values.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -328,6 +328,25 @@ impl HttpsClient {
     ) -> Result<HttpResponse> {
         let crypto = Crypto::get()?;
         sign_request(&crypto, signer, &request, options, SystemTime::now())?.apply(&mut request);
+        self.send_on(request, Pool::Signed).await
+    }
+
+    /// [`HttpsClient::send_signed`] with a device key that needs the user for each signature
+    /// ([`AuthBoundKey`]): prompts once for `reason`, then sends. Nothing is sent when the
+    /// prompt does not end in a signature.
+    ///
+    /// # Errors
+    /// As [`AuthBoundKey::sign_request`]; otherwise as [`HttpsClient::send`].
+    pub async fn send_signed_authenticated(
+        &self,
+        mut request: HttpRequest,
+        key: &AuthBoundKey,
+        options: &SignOptions,
+        reason: &str,
+    ) -> Result<HttpResponse> {
+        key.sign_request(&request, options, SystemTime::now(), reason)
+            .await?
+            .apply(&mut request);
         self.send_on(request, Pool::Signed).await
     }
 

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::policy::AuthMethod;
+use crate::error::Result;
 use crate::vault::DataClass;
 
 /// A boxed future, so that [`Authenticator`] can be a trait object.
@@ -67,6 +68,41 @@ pub enum AuthOutcome {
     /// could use it.
     KeyInvalidated,
 }
+
+/// What a keystore operation bound to user authentication returns: the platform prompted and
+/// used the key in one step (BiometricPrompt with a `CryptoObject`, a Secure Enclave key whose
+/// access control needs `.biometryCurrentSet`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum AuthenticatedUse<T> {
+    /// The user authenticated with `method` and the key produced `value`.
+    Done {
+        /// The method used.
+        method: AuthMethod,
+        /// What the key produced (a signature, an unwrapped key).
+        value: T,
+    },
+    /// The prompt ended without the key being used: cancelled, failed, locked out, not
+    /// enrolled, unavailable, key invalidated (a `Success` here counts as unavailable).
+    Refused(AuthOutcome),
+}
+
+impl<T> std::fmt::Debug for AuthenticatedUse<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The value may be key material: never printed.
+        match self {
+            Self::Done { method, .. } => f
+                .debug_struct("Done")
+                .field("method", method)
+                .finish_non_exhaustive(),
+            Self::Refused(outcome) => f.debug_tuple("Refused").field(outcome).finish(),
+        }
+    }
+}
+
+/// A boxed future of an operation bound to user authentication, so that the traits returning it
+/// can be trait objects. Its error is for failures of the key itself (not of the prompt).
+pub type AuthenticatedUseFuture<'a, T> =
+    Pin<Box<dyn Future<Output = Result<AuthenticatedUse<T>>> + Send + 'a>>;
 
 /// Authenticates the user, implemented by the app: BiometricPrompt (with a `CryptoObject` where
 /// the keystore key itself needs the user) on Android, `LAContext` on iOS; a PIN check on the

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
 use super::attempts::{AttemptRecord, AttemptStore};
-use super::authenticator::{AuthOutcome, AuthRequest, Authenticator};
+use super::authenticator::{AuthOutcome, AuthRequest, AuthenticatedUse, Authenticator};
 use super::policy::{AuthMethod, ClassRequirement, UnlockPolicy};
 use crate::error::{Error, Result};
 use crate::events::{EventBus, SecurityEvent, SecurityEventKind};
@@ -377,22 +377,77 @@ impl UnlockGate {
         })
     }
 
+    /// Runs `step`, a keystore operation that prompts and uses the key in one step (a signature
+    /// with an auth-bound Android key through BiometricPrompt's `CryptoObject`, a Secure Enclave
+    /// key with `.biometryCurrentSet`), under this gate's policy for `class`: refused while
+    /// locked out, its outcome counted and reported as a prompt's, a method `class` does not
+    /// allow refused (the value is then discarded). Each call runs its own step: the platform
+    /// needs one authentication per operation of a per-use key, so concurrent calls are not
+    /// joined. A success opens the gate as a prompt through the [`Authenticator`] would.
+    ///
+    /// # Errors
+    /// As [`UnlockGate::unlock`]; the error of `step` itself (the key failed) unchanged.
+    pub async fn authenticate_use<T, F, Fut>(
+        &self,
+        class: DataClass,
+        account: Option<&str>,
+        reason: &str,
+        step: F,
+    ) -> Result<T>
+    where
+        F: FnOnce(AuthRequest) -> Fut,
+        Fut: std::future::Future<Output = Result<AuthenticatedUse<T>>>,
+    {
+        self.refuse_if_locked_out()?;
+        let request = self.request(class, account, reason);
+        let allowed = request.allowed.clone();
+        match step(request).await? {
+            AuthenticatedUse::Done { method, value } => {
+                self.apply_outcome(class, &allowed, AuthOutcome::Success { method })?;
+                Ok(value)
+            }
+            AuthenticatedUse::Refused(outcome) => {
+                let outcome = match outcome {
+                    AuthOutcome::Success { .. } => AuthOutcome::Unavailable,
+                    other => other,
+                };
+                self.apply_outcome(class, &allowed, outcome)?;
+                // Every outcome but a success is an error above.
+                Err(Error::UserAuthenticationRequired)
+            }
+        }
+    }
+
+    fn request(&self, class: DataClass, account: Option<&str>, reason: &str) -> AuthRequest {
+        AuthRequest {
+            reason: reason.to_owned(),
+            account: account.map(str::to_owned),
+            class,
+            allowed: self.policy.methods(class).to_vec(),
+        }
+    }
+
     /// Shows one prompt and applies its outcome to the state and the counter.
     async fn prompt(&self, class: DataClass, account: Option<&str>, reason: &str) -> PromptResult {
         let Some(authenticator) = &self.authenticator else {
             return Err(Error::UserAuthenticationRequired);
         };
-        let allowed = self.policy.methods(class).to_vec();
-        let request = AuthRequest {
-            reason: reason.to_owned(),
-            account: account.map(str::to_owned),
-            class,
-            allowed: allowed.clone(),
-        };
+        let request = self.request(class, account, reason);
+        let allowed = request.allowed.clone();
         let outcome = authenticator.authenticate(request).await;
+        self.apply_outcome(class, &allowed, outcome)
+    }
+
+    /// Applies how a prompt ended to the state and the counter, and reports it.
+    fn apply_outcome(
+        &self,
+        class: DataClass,
+        allowed: &[AuthMethod],
+        outcome: AuthOutcome,
+    ) -> PromptResult {
         let event = |kind| SecurityEvent::new(kind).with_detail("class", class.as_str());
         match outcome {
-            AuthOutcome::Success { method } if method.satisfies(&allowed) => {
+            AuthOutcome::Success { method } if method.satisfies(allowed) => {
                 self.record(|record| {
                     record.failures = 0;
                     record.lockouts = 0;

@@ -23,6 +23,8 @@ mod gate;
 mod policy;
 
 pub use attempts::{AttemptRecord, AttemptStore, MemoryAttemptStore};
-pub use authenticator::{AuthFuture, AuthOutcome, AuthRequest, Authenticator};
+pub use authenticator::{
+    AuthFuture, AuthOutcome, AuthRequest, AuthenticatedUse, AuthenticatedUseFuture, Authenticator,
+};
 pub use gate::{LockHook, LockReason, SystemUnlockClock, UnlockClock, UnlockGate, UnlockGrant};
 pub use policy::{AuthMethod, ClassRequirement, UnlockPolicy};
