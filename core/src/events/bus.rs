@@ -7,6 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use super::SecurityEvent;
+use super::subscription::{EventSubscription, SubscriberQueue};
 
 /// How many events may wait for the listener before new ones are dropped.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
@@ -46,6 +47,10 @@ pub struct EventStats {
 #[derive(Default)]
 struct Shared {
     listener: RwLock<Option<Arc<dyn SecurityEventListener>>>,
+    /// RukaSec's own consumers (the event journal, anomaly rules), after the listener.
+    sinks: RwLock<Vec<Arc<dyn SecurityEventListener>>>,
+    /// Open subscriptions (closed ones are pruned on delivery).
+    subscribers: Mutex<Vec<Arc<SubscriberQueue>>>,
     emitted: AtomicU64,
     delivered: AtomicU64,
     dropped: AtomicU64,
@@ -105,6 +110,34 @@ impl EventBus {
             .listener
             .write()
             .unwrap_or_else(PoisonError::into_inner) = listener;
+    }
+
+    /// Adds a consumer that gets every event after the app's listener, on the delivery thread
+    /// (RukaSec's own: the event journal, anomaly rules). Its failures count as listener
+    /// failures.
+    pub fn add_sink(&self, sink: Arc<dyn SecurityEventListener>) {
+        self.shared
+            .sinks
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(sink);
+    }
+
+    /// A new subscription to every event emitted from now on, holding at most `capacity`
+    /// undelivered ones (at least 1; the oldest are dropped beyond it).
+    pub fn subscribe(&self, capacity: usize) -> EventSubscription {
+        let queue = Arc::new(SubscriberQueue::new(capacity));
+        if self.sender.is_none() {
+            // No delivery thread: nothing will ever arrive.
+            queue.close();
+        } else {
+            self.shared
+                .subscribers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(Arc::clone(&queue));
+        }
+        EventSubscription::new(queue)
     }
 
     /// Queues `event` for delivery. Never blocks: when the queue is full the event is dropped
@@ -181,7 +214,39 @@ fn deliver(shared: &Shared, receiver: &Receiver<SecurityEvent>) {
                 }
             };
         }
+        let sinks = shared
+            .sinks
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for sink in sinks {
+            if !matches!(
+                catch_unwind(AssertUnwindSafe(|| sink.on_event(&event))),
+                Ok(Ok(()))
+            ) {
+                shared.listener_failures.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        {
+            let mut subscribers = shared
+                .subscribers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            subscribers.retain(|queue| !queue.is_closed());
+            for queue in subscribers.iter() {
+                queue.push(&event);
+            }
+        }
         shared.settle_one();
+    }
+    // The bus is gone: subscribers drain what they have, then end.
+    for queue in shared
+        .subscribers
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .drain(..)
+    {
+        queue.close();
     }
 }
 

@@ -17,6 +17,28 @@ pub enum Severity {
     Critical,
 }
 
+impl Severity {
+    /// Every severity, least urgent first.
+    pub const ALL: [Self; 4] = [Self::Info, Self::Warning, Self::Error, Self::Critical];
+
+    /// The severity's stable name: `info`, `warning`, `error`, `critical`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Error => "error",
+            Self::Critical => "critical",
+        }
+    }
+
+    /// The severity named `name` ([`Severity::as_str`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|severity| severity.as_str() == name)
+    }
+}
+
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -74,6 +96,12 @@ pub enum SecurityEventKind {
     VaultLocked,
     /// The platform invalidated a key bound to biometrics (a new enrolment). `details.class`.
     VaultKeyInvalidated,
+    /// Anomaly rule: many authentication failures (unlock failures, lockouts, server 401/403
+    /// answers) within a short window. `details`: `failures`, `window_s`.
+    AuthenticationFailureBurst,
+    /// Anomaly rule: the request rate rose far above its recent average. `details`:
+    /// `requests`, `window_s`, `baseline`.
+    RequestRateAnomaly,
 }
 
 impl SecurityEventKind {
@@ -102,7 +130,42 @@ impl SecurityEventKind {
             Self::UnlockCounterTampered => "unlock_counter_tampered",
             Self::VaultLocked => "vault_locked",
             Self::VaultKeyInvalidated => "vault_key_invalidated",
+            Self::AuthenticationFailureBurst => "authentication_failure_burst",
+            Self::RequestRateAnomaly => "request_rate_anomaly",
         }
+    }
+
+    /// Every kind.
+    pub const ALL: [Self; 24] = [
+        Self::SelfTestPassed,
+        Self::SelfTestFailed,
+        Self::CryptoRefused,
+        Self::VaultIntegrityFailure,
+        Self::VaultKeyUnavailable,
+        Self::VaultKeyRotated,
+        Self::VaultAccountDeleted,
+        Self::PinMismatch,
+        Self::PinMismatchReportOnly,
+        Self::PinSetExpired,
+        Self::TlsVerificationFailed,
+        Self::PinPolicyUpdated,
+        Self::PinPolicyRejected,
+        Self::PinReportSent,
+        Self::PinReportFailed,
+        Self::UnlockSucceeded,
+        Self::UnlockFailed,
+        Self::UnlockCancelled,
+        Self::UnlockLockedOut,
+        Self::UnlockCounterTampered,
+        Self::VaultLocked,
+        Self::VaultKeyInvalidated,
+        Self::AuthenticationFailureBurst,
+        Self::RequestRateAnomaly,
+    ];
+
+    /// The kind named `name` ([`SecurityEventKind::as_str`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
     }
 
     /// The severity events of this kind carry.
@@ -121,15 +184,17 @@ impl SecurityEventKind {
             | Self::TlsVerificationFailed
             | Self::PinReportFailed
             | Self::UnlockFailed => Severity::Warning,
-            Self::SelfTestFailed | Self::VaultIntegrityFailure | Self::UnlockCounterTampered => {
-                Severity::Critical
-            }
+            Self::SelfTestFailed
+            | Self::VaultIntegrityFailure
+            | Self::UnlockCounterTampered
+            | Self::AuthenticationFailureBurst => Severity::Critical,
             Self::CryptoRefused
             | Self::VaultKeyUnavailable
             | Self::PinMismatch
             | Self::PinPolicyRejected
             | Self::UnlockLockedOut
-            | Self::VaultKeyInvalidated => Severity::Error,
+            | Self::VaultKeyInvalidated
+            | Self::RequestRateAnomaly => Severity::Error,
         }
     }
 }
@@ -166,5 +231,58 @@ impl SecurityEvent {
     pub fn with_detail(mut self, key: &'static str, value: impl Into<String>) -> Self {
         self.details.insert(key.to_owned(), value.into());
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    /// An exhaustive match: a new kind fails to compile here until it is added to `ALL` too.
+    fn listed(kind: SecurityEventKind) -> bool {
+        use SecurityEventKind as K;
+        match kind {
+            K::SelfTestPassed
+            | K::SelfTestFailed
+            | K::CryptoRefused
+            | K::VaultIntegrityFailure
+            | K::VaultKeyUnavailable
+            | K::VaultKeyRotated
+            | K::VaultAccountDeleted
+            | K::PinMismatch
+            | K::PinMismatchReportOnly
+            | K::PinSetExpired
+            | K::TlsVerificationFailed
+            | K::PinPolicyUpdated
+            | K::PinPolicyRejected
+            | K::PinReportSent
+            | K::PinReportFailed
+            | K::UnlockSucceeded
+            | K::UnlockFailed
+            | K::UnlockCancelled
+            | K::UnlockLockedOut
+            | K::UnlockCounterTampered
+            | K::VaultLocked
+            | K::VaultKeyInvalidated
+            | K::AuthenticationFailureBurst
+            | K::RequestRateAnomaly => SecurityEventKind::ALL.contains(&kind),
+        }
+    }
+
+    #[test]
+    fn every_kind_is_listed_once_and_its_name_reads_back() {
+        let names: HashSet<&str> = SecurityEventKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), SecurityEventKind::ALL.len());
+        for kind in SecurityEventKind::ALL {
+            assert!(listed(kind));
+            assert_eq!(SecurityEventKind::from_name(kind.as_str()), Some(kind));
+        }
+        assert_eq!(SecurityEventKind::from_name("no_such_kind"), None);
+        for severity in Severity::ALL {
+            assert_eq!(Severity::from_name(severity.as_str()), Some(severity));
+        }
+        assert_eq!(Severity::from_name("Info"), None);
     }
 }

@@ -21,6 +21,7 @@
 mod attempt_store;
 mod class;
 mod envelope;
+mod event_journal;
 mod format;
 mod handle;
 mod keys;
@@ -30,6 +31,9 @@ pub mod wrappers;
 
 pub use attempt_store::{COUNTER_ACCOUNT, VaultAttemptStore};
 pub use class::DataClass;
+pub use event_journal::{
+    DEFAULT_JOURNAL_CAPACITY, EventJournal, FAILURE_PAUSE, JOURNAL_ACCOUNT, JournalEntry,
+};
 pub use handle::{Clock, MAX_ID_LEN, MAX_VALUE_LEN, PutItem, RotationProgress, SystemClock, Vault};
 pub use store::{DATABASE_FILE, SCHEMA};
 pub use wrapper::{KeyWrapper, WrapperError};
