@@ -7,6 +7,8 @@
 pub mod crypto;
 pub mod error;
 pub mod events;
+mod host_pattern;
+mod redact;
 mod rukasec;
 pub mod secret;
 pub mod selftest;
