@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod error;
 pub mod events;
 mod host_pattern;
+pub mod monitor;
 mod redact;
 mod rukasec;
 pub mod secret;

@@ -74,6 +74,17 @@ pub enum SecurityEventKind {
     VaultLocked,
     /// The platform invalidated a key bound to biometrics (a new enrolment). `details.class`.
     VaultKeyInvalidated,
+    /// An API credential is older than its rotation period: rotate it. `details`: `credential`
+    /// (its id), `environment`, `age_days`, `rotate_after_days`.
+    CredentialRotationDue,
+    /// A request with an API credential was refused by the client-side rate limit, or the
+    /// server paused the credential (429 or 503 with `Retry-After`). `details`: `credential`
+    /// (its id, never the key), `outcome` (`refused` or `paused`), `retry_after_ms`, and for
+    /// `paused` the `status` and `host`.
+    RateLimited,
+    /// A server answered 401 or 403: the credential, token or signature was not accepted.
+    /// `details`: `host`, `status`, and `credential` (its id) when the request carried one.
+    AuthenticationRejected,
 }
 
 impl SecurityEventKind {
@@ -102,6 +113,9 @@ impl SecurityEventKind {
             Self::UnlockCounterTampered => "unlock_counter_tampered",
             Self::VaultLocked => "vault_locked",
             Self::VaultKeyInvalidated => "vault_key_invalidated",
+            Self::CredentialRotationDue => "credential_rotation_due",
+            Self::RateLimited => "rate_limited",
+            Self::AuthenticationRejected => "authentication_rejected",
         }
     }
 
@@ -120,7 +134,10 @@ impl SecurityEventKind {
             | Self::PinSetExpired
             | Self::TlsVerificationFailed
             | Self::PinReportFailed
-            | Self::UnlockFailed => Severity::Warning,
+            | Self::UnlockFailed
+            | Self::CredentialRotationDue
+            | Self::RateLimited
+            | Self::AuthenticationRejected => Severity::Warning,
             Self::SelfTestFailed | Self::VaultIntegrityFailure | Self::UnlockCounterTampered => {
                 Severity::Critical
             }
