@@ -608,8 +608,8 @@ impl CredentialStore {
 
     /// Both checks of the module documentation.
     fn authorise(&self, metadata: &CredentialMetadata, url: &str) -> Result<()> {
-        let url =
-            url::Url::parse(url).map_err(|_| Error::invalid_input("the URL is not an absolute URL"))?;
+        let url = url::Url::parse(url)
+            .map_err(|_| Error::invalid_input("the URL is not an absolute URL"))?;
         if url.scheme() != "https" {
             return Err(Error::tls(
                 TlsFailure::InsecureScheme,
@@ -659,10 +659,9 @@ impl CredentialStore {
             created_at: metadata.created_at,
             rotate_after: metadata.rotate_after.as_secs(),
         };
-        let encoded = serde_json::to_vec(&record)
-            .map_err(|_| Error::Internal {
-                reason: "credential metadata could not be encoded".to_owned(),
-            })?;
+        let encoded = serde_json::to_vec(&record).map_err(|_| Error::Internal {
+            reason: "credential metadata could not be encoded".to_owned(),
+        })?;
         self.inner.vault.put_batch(
             &self.inner.account,
             &[
@@ -732,7 +731,10 @@ impl CredentialStore {
             SecurityEvent::new(SecurityEventKind::CredentialRotationDue)
                 .with_detail("credential", metadata.id.clone())
                 .with_detail("environment", metadata.environment.as_str())
-                .with_detail("age_days", (metadata.age(now).as_secs() / 86_400).to_string())
+                .with_detail(
+                    "age_days",
+                    (metadata.age(now).as_secs() / 86_400).to_string(),
+                )
                 .with_detail(
                     "rotate_after_days",
                     (metadata.rotate_after.as_secs() / 86_400).to_string(),
@@ -762,7 +764,9 @@ fn check_id(id: &str) -> Result<()> {
 fn check_secret(secret: &SecretBytes) -> Result<()> {
     // Checked, not copied: only the bytes' range is looked at.
     let bytes = secret.expose_secret();
-    if bytes.is_empty() || bytes.len() > MAX_SECRET_LEN || !bytes.iter().all(|b| b.is_ascii_graphic())
+    if bytes.is_empty()
+        || bytes.len() > MAX_SECRET_LEN
+        || !bytes.iter().all(|b| b.is_ascii_graphic())
     {
         return Err(Error::invalid_input(
             "a credential secret must be 1 to 8192 bytes of printable ASCII without spaces",
@@ -786,9 +790,19 @@ mod tests {
             Environment::Sandbox,
             Environment::Other("staging-2".to_owned()),
         ] {
-            assert_eq!(Environment::parse(&environment.as_str()).unwrap(), environment);
+            assert_eq!(
+                Environment::parse(&environment.as_str()).unwrap(),
+                environment
+            );
         }
-        for bad in ["Production", "other:", "other:UAT", "other:production", "other:a b", "live"] {
+        for bad in [
+            "Production",
+            "other:",
+            "other:UAT",
+            "other:production",
+            "other:a b",
+            "live",
+        ] {
             assert!(Environment::parse(bad).is_err(), "{bad}");
         }
     }
@@ -800,19 +814,28 @@ mod tests {
             .unwrap()
             .declare(pattern("*.sandbox.rukapay.com"), Environment::Sandbox)
             .unwrap()
-            .declare(pattern("api.sandbox.rukapay.com"), Environment::Other("uat".to_owned()))
+            .declare(
+                pattern("api.sandbox.rukapay.com"),
+                Environment::Other("uat".to_owned()),
+            )
             .unwrap();
         let of = |host| environments.environment_of(host).cloned();
         assert_eq!(of("api.rukapay.com"), Some(Environment::Production));
         assert_eq!(of("rukapay.com"), Some(Environment::Production));
         assert_eq!(of("pay.sandbox.rukapay.com"), Some(Environment::Sandbox));
-        assert_eq!(of("API.sandbox.rukapay.com."), Some(Environment::Other("uat".to_owned())));
+        assert_eq!(
+            of("API.sandbox.rukapay.com."),
+            Some(Environment::Other("uat".to_owned()))
+        );
         assert_eq!(of("rukapay.org"), None);
         assert!(
             HostEnvironments::new()
                 .declare(pattern("**.rukapay.com"), Environment::Production)
                 .unwrap()
-                .declare(HostPattern::parse("rukapay.com", true).unwrap(), Environment::Sandbox)
+                .declare(
+                    HostPattern::parse("rukapay.com", true).unwrap(),
+                    Environment::Sandbox
+                )
                 .is_err()
         );
     }
@@ -820,7 +843,11 @@ mod tests {
     #[test]
     fn named_headers_must_be_redacted_ones() {
         assert!(AuthHeader::Named("x-api-key".to_owned()).check().is_ok());
-        assert!(AuthHeader::Named("x-client-token".to_owned()).check().is_ok());
+        assert!(
+            AuthHeader::Named("x-client-token".to_owned())
+                .check()
+                .is_ok()
+        );
         for bad in ["x-request-id", "X-Api-Key", "", "x api key", "x-api-key:"] {
             assert!(AuthHeader::Named(bad.to_owned()).check().is_err(), "{bad}");
         }

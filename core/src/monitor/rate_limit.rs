@@ -348,9 +348,15 @@ mod tests {
             limiter.try_acquire("k").unwrap();
         }
         assert_eq!(limiter.available("k"), 0);
-        assert_eq!(retry_after(limiter.try_acquire("k")), Duration::from_secs(1));
+        assert_eq!(
+            retry_after(limiter.try_acquire("k")),
+            Duration::from_secs(1)
+        );
         // A refusal takes nothing.
-        assert_eq!(retry_after(limiter.try_acquire("k")), Duration::from_secs(1));
+        assert_eq!(
+            retry_after(limiter.try_acquire("k")),
+            Duration::from_secs(1)
+        );
     }
 
     #[test]

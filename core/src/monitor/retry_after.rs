@@ -49,7 +49,10 @@ mod tests {
     #[test]
     fn delay_seconds() {
         let now = at(EXAMPLE);
-        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
         assert_eq!(parse_retry_after("0", now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after(" 7\t", now), Some(Duration::from_secs(7)));
         assert_eq!(parse_retry_after("007", now), Some(Duration::from_secs(7)));
@@ -94,7 +97,10 @@ mod tests {
             parse_retry_after("Fri, 01 Jan 2100 00:00:00 GMT", now),
             Some(MAX_RETRY_AFTER)
         );
-        assert_eq!(parse_retry_after("1800", now), Some(Duration::from_secs(1800)));
+        assert_eq!(
+            parse_retry_after("1800", now),
+            Some(Duration::from_secs(1800))
+        );
     }
 
     #[test]

@@ -28,11 +28,11 @@ mod signed_policy;
 pub mod test_server;
 mod verifier;
 
+pub use crate::host_pattern::HostPattern;
 pub use certificate::{CertificateSummary, parse_certificates};
 pub use checker::{PinChecker, PinOutcome, normalise_host};
 pub use client::{ClientOptions, HttpRequest, HttpResponse, HttpsClient};
 pub use config::TlsOptions;
-pub use crate::host_pattern::HostPattern;
 
 pub use pin::{SpkiPin, spki_sha256_pin};
 pub use policy::{DomainPolicy, PinPolicy, PinPolicyBuilder, PinVerdict};
