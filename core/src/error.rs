@@ -95,6 +95,29 @@ pub enum Error {
         /// What happened.
         reason: String,
     },
+    /// No API credential has this id in the account (never stored, or revoked).
+    #[error("credential not found: {CREDENTIAL_NOT_FOUND}")]
+    CredentialNotFound,
+    /// The request's URL is not one the credential may go to: its host matches none of the
+    /// credential's host patterns (an IP address never does). Nothing was sent.
+    #[error("credential host mismatch: {CREDENTIAL_HOST_MISMATCH}")]
+    CredentialHostMismatch,
+    /// The credential's environment is not the one declared for the request's host (a sandbox
+    /// key for a production host or the other way round, or a host with no declared
+    /// environment). `reason` names the two environments, never the key. Nothing was sent.
+    #[error("credential environment mismatch: {reason}")]
+    CredentialEnvironmentMismatch {
+        /// Which environments disagreed.
+        reason: String,
+    },
+    /// A request with an API credential was not sent: the client-side rate limit has no token
+    /// for the credential, or the server paused it (429 / 503 with `Retry-After`). Send again
+    /// after `retry_after`.
+    #[error("rate limited: retry after {} ms", retry_after.as_millis())]
+    RateLimited {
+        /// How long until a request can go out.
+        retry_after: std::time::Duration,
+    },
     /// A bug in RukaSec (an invariant did not hold, or a panic was caught at the boundary).
     #[error("internal error: {reason}")]
     Internal {
@@ -108,6 +131,8 @@ const CRYPTO_UNAVAILABLE: &str =
 const CRYPTO: &str = "a cryptographic operation failed";
 const INTEGRITY: &str = "stored data failed authentication";
 const KEY_UNAVAILABLE: &str = "the account's key cannot be used; reset the account";
+const CREDENTIAL_NOT_FOUND: &str = "no credential with this id is stored";
+const CREDENTIAL_HOST_MISMATCH: &str = "the request's host is not one of the credential's hosts";
 const USER_AUTHENTICATION_REQUIRED: &str =
     "the user must authenticate first (the unlock policy or the keystore requires it)";
 
@@ -121,13 +146,17 @@ impl Error {
             | Self::Storage { reason }
             | Self::Internal { reason }
             | Self::Tls { reason, .. }
-            | Self::Signature { reason, .. } => reason.clone(),
+            | Self::Signature { reason, .. }
+            | Self::CredentialEnvironmentMismatch { reason } => reason.clone(),
             Self::CryptoUnavailable => CRYPTO_UNAVAILABLE.to_owned(),
             Self::Crypto => CRYPTO.to_owned(),
             Self::Integrity => INTEGRITY.to_owned(),
             Self::KeyUnavailable => KEY_UNAVAILABLE.to_owned(),
             Self::UserAuthenticationRequired => USER_AUTHENTICATION_REQUIRED.to_owned(),
+            Self::CredentialNotFound => CREDENTIAL_NOT_FOUND.to_owned(),
+            Self::CredentialHostMismatch => CREDENTIAL_HOST_MISMATCH.to_owned(),
             Self::UserCancelled
+            | Self::RateLimited { .. }
             | Self::AuthenticationFailed { .. }
             | Self::LockedOut { .. }
             | Self::KeyInvalidated => self.to_string(),

@@ -7,6 +7,9 @@
 pub mod crypto;
 pub mod error;
 pub mod events;
+mod host_pattern;
+pub mod monitor;
+mod redact;
 mod rukasec;
 pub mod secret;
 pub mod selftest;

@@ -9,7 +9,10 @@ use std::sync::Arc;
 
 use crate::crypto::Crypto;
 use crate::error::Result;
-use crate::events::{EventBus, SecurityEvent, SecurityEventKind, SecurityEventListener};
+use crate::events::{
+    AnomalyDetector, AnomalyRules, EventBus, EventSubscription, SecurityEvent, SecurityEventKind,
+    SecurityEventListener,
+};
 use crate::selftest::{CryptoGate, SelfTestReport, global_gate};
 use crate::tls::{
     CertificateSummary, ClientOptions, HttpsClient, PinChecker, PinPolicy, PolicyStore,
@@ -21,6 +24,8 @@ use crate::vault::{KeyWrapper, Vault};
 pub struct RukaSec {
     events: Arc<EventBus>,
     gate: &'static CryptoGate,
+    /// The anomaly rules, once enabled; every HTTPS client made afterwards reports to them.
+    anomaly: std::sync::OnceLock<Arc<AnomalyDetector>>,
 }
 
 impl RukaSec {
@@ -49,6 +54,7 @@ impl RukaSec {
         let core = Self {
             events: Arc::new(EventBus::new(listener)),
             gate,
+            anomaly: std::sync::OnceLock::new(),
         };
         core.report_self_test(gate.first_report());
         core
@@ -108,7 +114,26 @@ impl RukaSec {
     /// As [`HttpsClient::new`].
     pub fn https_client(&self, options: ClientOptions, policy: PinPolicy) -> Result<HttpsClient> {
         self.crypto("https_client")?;
-        HttpsClient::new(options, policy, Arc::clone(&self.events))
+        let client = HttpsClient::new(options, policy, Arc::clone(&self.events))?;
+        if let Some(detector) = self.anomaly.get() {
+            client.set_anomaly_detector(Arc::clone(detector));
+        }
+        Ok(client)
+    }
+
+    /// Applies `rules` to this core's events and to the requests of every HTTPS client made
+    /// from now on; their alerts are events of this core. Once per core: a second call returns
+    /// the detector of the first (with its rules).
+    pub fn enable_anomaly_detection(&self, rules: AnomalyRules) -> Arc<AnomalyDetector> {
+        Arc::clone(
+            self.anomaly
+                .get_or_init(|| AnomalyDetector::attach(&self.events, rules)),
+        )
+    }
+
+    /// A new subscription to this core's events (see [`EventBus::subscribe`]).
+    pub fn subscribe_events(&self, capacity: usize) -> EventSubscription {
+        self.events.subscribe(capacity)
     }
 
     /// A checker of `policy` for chains another TLS stack verified (OkHttp, URLSession).

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rukasec_core::events::{
-    AnomalyDetector, AnomalyRules, EventBus, EventCollector, ListenerError, MonotonicClock,
+    AnomalyClock, AnomalyDetector, AnomalyRules, EventBus, EventCollector, ListenerError,
     SecurityEvent, SecurityEventKind, SecurityEventListener, Severity,
 };
 use rukasec_core::vault::wrappers::MemoryKeyWrapper;
@@ -252,7 +252,7 @@ fn the_journal_holds_no_secret_and_pauses_after_a_failed_write() {
 /// A clock the test moves.
 struct FakeClock(AtomicU64);
 
-impl MonotonicClock for FakeClock {
+impl AnomalyClock for FakeClock {
     fn now_ms(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }

@@ -15,22 +15,23 @@ use std::time::{Duration, Instant};
 
 use super::{EventBus, ListenerError, SecurityEvent, SecurityEventKind, SecurityEventListener};
 
-/// A clock that never goes back, in milliseconds (any origin). Tests substitute their own.
-pub trait MonotonicClock: Send + Sync {
+/// The detector's clock: never goes back, in milliseconds (any origin). Tests substitute their
+/// own.
+pub trait AnomalyClock: Send + Sync {
     /// Milliseconds since an arbitrary origin.
     fn now_ms(&self) -> u64;
 }
 
 /// The process's monotonic clock.
-pub struct SystemMonotonicClock(Instant);
+pub struct SystemAnomalyClock(Instant);
 
-impl Default for SystemMonotonicClock {
+impl Default for SystemAnomalyClock {
     fn default() -> Self {
         Self(Instant::now())
     }
 }
 
-impl MonotonicClock for SystemMonotonicClock {
+impl AnomalyClock for SystemAnomalyClock {
     fn now_ms(&self) -> u64 {
         u64::try_from(self.0.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
@@ -43,7 +44,8 @@ pub struct AnomalyRules {
     pub auth_failure_limit: usize,
     /// The burst window (default 5 minutes).
     pub auth_failure_window: Duration,
-    /// The event kinds that count as authentication failures (default: failed unlocks).
+    /// The event kinds that count as authentication failures (default: failed unlocks and
+    /// server 401/403 answers).
     pub auth_failure_kinds: Vec<SecurityEventKind>,
     /// The request-rate window (default 1 minute).
     pub rate_window: Duration,
@@ -60,7 +62,10 @@ impl Default for AnomalyRules {
         Self {
             auth_failure_limit: 10,
             auth_failure_window: Duration::from_secs(300),
-            auth_failure_kinds: vec![SecurityEventKind::UnlockFailed],
+            auth_failure_kinds: vec![
+                SecurityEventKind::UnlockFailed,
+                SecurityEventKind::AuthenticationRejected,
+            ],
             rate_window: Duration::from_secs(60),
             rate_baseline_windows: 10,
             rate_factor: 5,
@@ -88,21 +93,21 @@ struct State {
 pub struct AnomalyDetector {
     rules: AnomalyRules,
     bus: Weak<EventBus>,
-    clock: Arc<dyn MonotonicClock>,
+    clock: Arc<dyn AnomalyClock>,
     state: Mutex<State>,
 }
 
 impl AnomalyDetector {
     /// A detector on `bus` (it watches the bus's events and raises its alerts there).
     pub fn attach(bus: &Arc<EventBus>, rules: AnomalyRules) -> Arc<Self> {
-        Self::attach_with_clock(bus, rules, Arc::new(SystemMonotonicClock::default()))
+        Self::attach_with_clock(bus, rules, Arc::new(SystemAnomalyClock::default()))
     }
 
     /// [`AnomalyDetector::attach`] with another clock (tests).
     pub fn attach_with_clock(
         bus: &Arc<EventBus>,
         rules: AnomalyRules,
-        clock: Arc<dyn MonotonicClock>,
+        clock: Arc<dyn AnomalyClock>,
     ) -> Arc<Self> {
         let detector = Arc::new(Self {
             rules,

@@ -102,6 +102,17 @@ pub enum SecurityEventKind {
     /// Anomaly rule: the request rate rose far above its recent average. `details`:
     /// `requests`, `window_s`, `baseline`.
     RequestRateAnomaly,
+    /// An API credential is older than its rotation period: rotate it. `details`: `credential`
+    /// (its id), `environment`, `age_days`, `rotate_after_days`.
+    CredentialRotationDue,
+    /// A request with an API credential was refused by the client-side rate limit, or the
+    /// server paused the credential (429 or 503 with `Retry-After`). `details`: `credential`
+    /// (its id, never the key), `outcome` (`refused` or `paused`), `retry_after_ms`, and for
+    /// `paused` the `status` and `host`.
+    RateLimited,
+    /// A server answered 401 or 403: the credential, token or signature was not accepted.
+    /// `details`: `host`, `status`, and `credential` (its id) when the request carried one.
+    AuthenticationRejected,
 }
 
 impl SecurityEventKind {
@@ -132,11 +143,14 @@ impl SecurityEventKind {
             Self::VaultKeyInvalidated => "vault_key_invalidated",
             Self::AuthenticationFailureBurst => "authentication_failure_burst",
             Self::RequestRateAnomaly => "request_rate_anomaly",
+            Self::CredentialRotationDue => "credential_rotation_due",
+            Self::RateLimited => "rate_limited",
+            Self::AuthenticationRejected => "authentication_rejected",
         }
     }
 
     /// Every kind.
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 27] = [
         Self::SelfTestPassed,
         Self::SelfTestFailed,
         Self::CryptoRefused,
@@ -161,6 +175,9 @@ impl SecurityEventKind {
         Self::VaultKeyInvalidated,
         Self::AuthenticationFailureBurst,
         Self::RequestRateAnomaly,
+        Self::CredentialRotationDue,
+        Self::RateLimited,
+        Self::AuthenticationRejected,
     ];
 
     /// The kind named `name` ([`SecurityEventKind::as_str`]).
@@ -183,7 +200,10 @@ impl SecurityEventKind {
             | Self::PinSetExpired
             | Self::TlsVerificationFailed
             | Self::PinReportFailed
-            | Self::UnlockFailed => Severity::Warning,
+            | Self::UnlockFailed
+            | Self::CredentialRotationDue
+            | Self::RateLimited
+            | Self::AuthenticationRejected => Severity::Warning,
             Self::SelfTestFailed
             | Self::VaultIntegrityFailure
             | Self::UnlockCounterTampered
@@ -267,7 +287,10 @@ mod tests {
             | K::VaultLocked
             | K::VaultKeyInvalidated
             | K::AuthenticationFailureBurst
-            | K::RequestRateAnomaly => SecurityEventKind::ALL.contains(&kind),
+            | K::RequestRateAnomaly
+            | K::CredentialRotationDue
+            | K::RateLimited
+            | K::AuthenticationRejected => SecurityEventKind::ALL.contains(&kind),
         }
     }
 

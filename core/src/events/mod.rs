@@ -21,7 +21,7 @@ mod collector;
 mod event;
 mod subscription;
 
-pub use anomaly::{AnomalyDetector, AnomalyRules, MonotonicClock, SystemMonotonicClock};
+pub use anomaly::{AnomalyClock, AnomalyDetector, AnomalyRules, SystemAnomalyClock};
 pub use bus::{EventBus, EventStats, ListenerError, SecurityEventListener};
 pub use collector::EventCollector;
 pub use event::{SecurityEvent, SecurityEventKind, Severity};

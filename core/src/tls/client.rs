@@ -7,7 +7,10 @@
 //! - a response size limit, so a hostile server cannot exhaust the phone's memory;
 //! - a new policy builds a new configuration and connection pool, so neither a pooled
 //!   connection nor a resumed TLS session outlives the policy it was verified under;
-//! - pin-failure reports sent through the pinned client, and HSTS hosts recorded.
+//! - pin-failure reports sent through the pinned client, and HSTS hosts recorded;
+//! - requests with an API credential ([`HttpsClient::send_with_credential`]): the credential's
+//!   host and environment checked, a token of its rate limit taken, the server's `Retry-After`
+//!   on 429 / 503 honoured for that credential, and 401 / 403 reported as events.
 //!
 //! Errors name their cause ([`TlsFailure`]) and carry host names and fixed text only, never
 //! request or response content.
@@ -27,8 +30,11 @@ use super::report::{ReportContext, ReportDelivery, ReportSink};
 use super::verifier::{CryptoRefusedError, PinMismatchError, classify};
 use crate::crypto::Crypto;
 use crate::error::{Error, Result, TlsFailure};
-use crate::events::{EventBus, SecurityEvent, SecurityEventKind};
+use crate::events::{AnomalyDetector, EventBus, SecurityEvent, SecurityEventKind};
+use crate::monitor::{CredentialStore, RateLimit, RateLimitMode, RateLimiter, parse_retry_after};
+use crate::redact::is_sensitive_header;
 use crate::signing::{AuthBoundKey, RequestSigner, SignOptions, sign_request};
+use crate::unlock::UnlockGrant;
 
 /// How the client behaves; [`Default`] gives the production values.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +56,10 @@ pub struct ClientOptions {
     pub resolve: Vec<(String, SocketAddr)>,
     /// What pin-failure reports say about the app.
     pub report_context: ReportContext,
+    /// The token bucket of each API credential ([`HttpsClient::send_with_credential`]; other
+    /// sends take no token). `None`: no client-side limit, only the server's `Retry-After`.
+    /// Default: 10 at once, then 5 a second.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for ClientOptions {
@@ -63,6 +73,7 @@ impl Default for ClientOptions {
             reuse_connections: true,
             resolve: Vec::new(),
             report_context: ReportContext::default(),
+            rate_limit: Some(RateLimit::default()),
         }
     }
 }
@@ -148,6 +159,10 @@ struct Shared {
     flushing: tokio::sync::Mutex<()>,
     /// The port last requested per host, for reports (the pin check only sees the name).
     ports: Mutex<HashMap<String, u16>>,
+    /// Token buckets and server pauses per credential id.
+    limiter: RateLimiter,
+    /// Told about every request sent, when attached.
+    anomaly: std::sync::OnceLock<Arc<AnomalyDetector>>,
 }
 
 /// One policy's configuration: the pin checker and the connection pool built on it.
@@ -184,8 +199,10 @@ impl HttpsClient {
     ) -> Result<Self> {
         Crypto::get()?;
         let stack = build_stack(&options, policy, &events, &reports)?;
+        let limiter = RateLimiter::new(options.rate_limit);
         Ok(Self {
             shared: Arc::new(Shared {
+                limiter,
                 options,
                 events,
                 stack: RwLock::new(Arc::new(stack)),
@@ -193,8 +210,15 @@ impl HttpsClient {
                 reports,
                 flushing: tokio::sync::Mutex::new(()),
                 ports: Mutex::new(HashMap::new()),
+                anomaly: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    /// Tells `detector` about every request this client sends from now on (its request-rate
+    /// rule). A client has at most one; a second call keeps the first.
+    pub fn set_anomaly_detector(&self, detector: Arc<AnomalyDetector>) {
+        let _ = self.shared.anomaly.set(detector);
     }
 
     /// Replaces the pin policy. The next request uses a new TLS configuration and connection
@@ -297,11 +321,85 @@ impl HttpsClient {
     /// certificate, protocol version, timeout, redirect, response too large, connection.
     /// [`Error::InvalidInput`] for a malformed URL, method or header.
     pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse> {
-        self.send_on(request, Pool::Plain).await
+        self.send_on(request, Pool::Plain, None).await
     }
 
-    async fn send_on(&self, request: HttpRequest, pool: Pool) -> Result<HttpResponse> {
+    /// Sends `request` with API credential `id` of `credentials` (see
+    /// [`crate::monitor::CredentialStore`]):
+    ///
+    /// 1. a token of the credential's bucket is taken ([`ClientOptions::rate_limit`]; a
+    ///    credential the server paused has none until the pause ends): in
+    ///    [`RateLimitMode::Wait`] this waits (dropping the future while it waits takes nothing),
+    ///    in [`RateLimitMode::Fail`] it fails at once (a `RateLimited` event);
+    /// 2. the credential is read from the vault (on tokio's blocking pool, with `grant` when the
+    ///    vault's unlock gate wants one) after its host and environment checks;
+    /// 3. its header (`Authorization: Bearer …` or its own) replaces any of that name and the
+    ///    request goes out like [`HttpsClient::send_signed`]'s: a redirect to another origin is
+    ///    refused, so the credential never reaches a host it was not checked for.
+    ///
+    /// A 429 or 503 response with a valid `Retry-After` (seconds or an HTTP-date, at most an
+    /// hour) pauses the credential until then (a `RateLimited` event) and is returned as it came;
+    /// 401 and 403 are returned too, with an `AuthenticationRejected` event. A token taken is
+    /// spent even when a later step fails.
+    ///
+    /// # Errors
+    /// [`Error::RateLimited`]; as [`crate::monitor::CredentialStore::credential_for`]
+    /// (`CredentialNotFound`, `CredentialHostMismatch`, `CredentialEnvironmentMismatch`, ...);
+    /// otherwise as [`HttpsClient::send`].
+    pub async fn send_with_credential(
+        &self,
+        mut request: HttpRequest,
+        credentials: &CredentialStore,
+        id: &str,
+        mode: RateLimitMode,
+        grant: Option<UnlockGrant>,
+    ) -> Result<HttpResponse> {
+        if let Err(error) = self.shared.limiter.acquire(id, mode).await {
+            if let Error::RateLimited { retry_after } = &error {
+                self.shared.events.emit(
+                    SecurityEvent::new(SecurityEventKind::RateLimited)
+                        .with_detail("credential", id)
+                        .with_detail("outcome", "refused")
+                        .with_detail("retry_after_ms", retry_after.as_millis().to_string()),
+                );
+            }
+            return Err(error);
+        }
+        let store = credentials.clone();
+        let (key, url) = (id.to_owned(), request.url.clone());
+        let credential = tokio::task::spawn_blocking(move || match &grant {
+            Some(grant) => store.credential_for_granted(grant, &key, &url),
+            None => store.credential_for(&key, &url),
+        })
+        .await
+        .map_err(|_| Error::Internal {
+            reason: "the credential read did not finish".to_owned(),
+        })??;
+        let (name, value) = credential.header();
+        drop(credential);
+        request
+            .headers
+            .retain(|(existing, _)| !existing.eq_ignore_ascii_case(&name));
+        request.headers.push((name, value));
+        self.send_on(request, Pool::Signed, Some(id)).await
+    }
+
+    /// The token buckets and server pauses of the credentials sent with
+    /// [`HttpsClient::send_with_credential`].
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.shared.limiter
+    }
+
+    async fn send_on(
+        &self,
+        request: HttpRequest,
+        pool: Pool,
+        credential: Option<&str>,
+    ) -> Result<HttpResponse> {
         let result = self.shared.send(request, pool).await;
+        if let Ok(response) = &result {
+            self.shared.observe(response, credential);
+        }
         if self.shared.reports.has_pending()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
@@ -328,7 +426,7 @@ impl HttpsClient {
     ) -> Result<HttpResponse> {
         let crypto = Crypto::get()?;
         sign_request(&crypto, signer, &request, options, SystemTime::now())?.apply(&mut request);
-        self.send_on(request, Pool::Signed).await
+        self.send_on(request, Pool::Signed, None).await
     }
 
     /// [`HttpsClient::send_signed`] with a device key that needs the user for each signature
@@ -347,7 +445,7 @@ impl HttpsClient {
         key.sign_request(&request, options, SystemTime::now(), reason)
             .await?
             .apply(&mut request);
-        self.send_on(request, Pool::Signed).await
+        self.send_on(request, Pool::Signed, None).await
     }
 
     /// Sends the pin-failure reports waiting to go out (identical ones at most once a day),
@@ -556,9 +654,14 @@ impl Shared {
         for (name, value) in &request.headers {
             let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| Error::invalid_input("a header name is not a valid token"))?;
-            let value = reqwest::header::HeaderValue::from_str(value)
+            let mut value = reqwest::header::HeaderValue::from_str(value)
                 .map_err(|_| Error::invalid_input("a header value has forbidden characters"))?;
+            // Kept out of HTTP/2's header compression table (and hyper's Debug).
+            value.set_sensitive(is_sensitive_header(name.as_str()));
             headers.append(name, value);
+        }
+        if let Some(detector) = self.anomaly.get() {
+            detector.record_request();
         }
         let stack = self.stack();
         let http = match pool {
@@ -611,6 +714,52 @@ impl Shared {
             headers,
             body,
         })
+    }
+
+    /// Events for what the response says about the credential or token it carried: 401 / 403
+    /// (`AuthenticationRejected`), and for a credential a 429 / 503 with `Retry-After`, which
+    /// pauses it (`RateLimited`).
+    fn observe(&self, response: &HttpResponse, credential: Option<&str>) {
+        let host = reqwest::Url::parse(&response.url)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        match response.status {
+            401 | 403 => {
+                let mut event = SecurityEvent::new(SecurityEventKind::AuthenticationRejected)
+                    .with_detail("host", host)
+                    .with_detail("status", response.status.to_string());
+                if let Some(id) = credential {
+                    event = event.with_detail("credential", id);
+                }
+                self.events.emit(event);
+            }
+            429 | 503 => {
+                let Some(id) = credential else { return };
+                let now = SystemTime::now();
+                // A repeated header: the longest valid delay (each capped) is honoured.
+                let Some(delay) = response
+                    .headers
+                    .iter()
+                    .filter(|(name, _)| name.eq_ignore_ascii_case("retry-after"))
+                    .filter_map(|(_, value)| parse_retry_after(value, now))
+                    .max()
+                    .filter(|delay| !delay.is_zero())
+                else {
+                    return;
+                };
+                self.limiter.pause(id, delay);
+                self.events.emit(
+                    SecurityEvent::new(SecurityEventKind::RateLimited)
+                        .with_detail("credential", id)
+                        .with_detail("outcome", "paused")
+                        .with_detail("retry_after_ms", delay.as_millis().to_string())
+                        .with_detail("status", response.status.to_string())
+                        .with_detail("host", host),
+                );
+            }
+            _ => {}
+        }
     }
 
     async fn flush_reports(&self) -> usize {

@@ -11,22 +11,29 @@ mod checker;
 mod client;
 mod config;
 mod hsts;
-mod pattern;
 mod pin;
 mod policy;
 mod probe;
-pub mod redact;
+/// Redacted `Debug` for HTTP messages: requests and responses carry bearer tokens, cookies,
+/// DPoP proofs, signatures and bodies, and a `{:?}` in a log line or a panic message must not
+/// copy them out. (Defined in a neutral module below `tls/` and `monitor/`, which both use it.)
+pub mod redact {
+    pub use crate::redact::{
+        RedactedBody, RedactedHeader, RedactedHeaders, RedactedUrl, is_sensitive_header,
+    };
+}
 mod report;
 mod signed_policy;
 #[cfg(feature = "test-server")]
 pub mod test_server;
 mod verifier;
 
+pub use crate::host_pattern::HostPattern;
 pub use certificate::{CertificateSummary, parse_certificates};
 pub use checker::{PinChecker, PinOutcome, normalise_host};
 pub use client::{ClientOptions, HttpRequest, HttpResponse, HttpsClient};
 pub use config::TlsOptions;
-pub use pattern::HostPattern;
+
 pub use pin::{SpkiPin, spki_sha256_pin};
 pub use policy::{DomainPolicy, PinPolicy, PinPolicyBuilder, PinVerdict};
 pub use probe::{ChainProbe, probe_chain};

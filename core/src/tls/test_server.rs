@@ -7,6 +7,8 @@
 //!
 //! Routes: `/redirect?to=URL[&status=307]` (302 or the status given), `/hsts` (sends `Strict-Transport-Security`),
 //! `/big?bytes=N` (N bytes), `/truncated` (promises 1000 bytes, sends 9, ends the connection),
+//! `/status/CODE[?retry-after=VALUE]` (that status, 200 to 599, with `Retry-After: VALUE`
+//! percent-decoded, so `Sun,%2006%20Nov%201994%2008:49:37%20GMT` sends an HTTP-date),
 //! anything else 200 with a short text. Every request is recorded,
 //! and an optional handler may answer instead.
 
@@ -393,10 +395,47 @@ async fn respond(
                 .unwrap_or(0usize);
             reply(200, vec![b'x'; bytes.min(64 << 20)], &[])
         }
+        status if status.starts_with("/status/") => {
+            let code = status["/status/".len()..]
+                .parse::<u16>()
+                .ok()
+                .filter(|code| (200..=599).contains(code))
+                .unwrap_or(400);
+            let retry_after = param("retry-after").map(|value| percent_decode(&value));
+            let headers: Vec<(&str, &str)> = retry_after
+                .iter()
+                .map(|value| ("retry-after", value.as_str()))
+                .collect();
+            reply(code, format!("status {code}\n").into_bytes(), &headers)
+        }
         // Promises more than it sends: the connection ends inside the body.
         "/truncated" => reply(200, b"only part".to_vec(), &[("content-length", "1000")]),
         _ => reply(200, b"hello from the rukasec test server\n".to_vec(), &[]),
     })
+}
+
+/// `%XX` escapes decoded (anything malformed kept as it is), for query parameters.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| text.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn reply(status: u16, body: Vec<u8>, headers: &[(&str, &str)]) -> Response<Body> {

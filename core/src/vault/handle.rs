@@ -353,6 +353,12 @@ impl Vault {
         Ok(())
     }
 
+    /// The vault's clock (Unix seconds): what item expiry, and credential ages in
+    /// `monitor`, are measured on.
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
     /// The event bus this vault reports to.
     pub fn events(&self) -> Arc<EventBus> {
         Arc::clone(&self.events)

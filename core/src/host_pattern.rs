@@ -1,4 +1,7 @@
-//! Host patterns: which host names a pin set applies to.
+//! Host patterns: which host names a pin set (or an API credential) applies to.
+//!
+//! A neutral module below `tls/` and `monitor/`, which both use it; its public path is
+//! `tls::HostPattern`.
 //!
 //! A pin set names the hosts it protects. Writing every host out is brittle (a new API host
 //! silently goes unpinned), so patterns are allowed, with OkHttp `CertificatePinner`'s meaning,

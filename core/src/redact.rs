@@ -2,6 +2,9 @@
 //! DPoP proofs, signatures and bodies, and a `{:?}` in a log line or a panic message must not
 //! copy them out. Header names and sizes are kept (they are what a developer debugging needs);
 //! the values of sensitive headers, the query string and bodies are replaced by their length.
+//!
+//! A neutral module below `tls/` and `monitor/` (a credential's header must be one redacted
+//! here); its public path is `tls::redact`.
 
 use std::fmt;
 
