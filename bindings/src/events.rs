@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use rukasec_core::events as core;
 
-use crate::RukaSecError;
+use crate::guard::{guard, guard_future, guard_with};
+use crate::{RukaSecError, VaultError};
 
 /// How urgent an event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -85,6 +86,12 @@ pub enum SecurityEventKind {
     VaultLocked,
     /// The platform invalidated a biometric-bound key (a new enrolment).
     VaultKeyInvalidated,
+    /// Anomaly rule: many authentication failures (failed unlocks, server 401/403) in a short
+    /// window. `details`: `failures`, `window_s`. Critical.
+    AuthenticationFailureBurst,
+    /// Anomaly rule: the request rate rose far above its recent average. `details`:
+    /// `requests`, `window_s`, `baseline`.
+    RequestRateAnomaly,
     /// A kind this version of the bindings does not know yet. `details["kind"]` names it.
     Other,
 }
@@ -136,6 +143,10 @@ impl From<&core::SecurityEvent> for SecurityEvent {
             }
             core::SecurityEventKind::VaultLocked => SecurityEventKind::VaultLocked,
             core::SecurityEventKind::VaultKeyInvalidated => SecurityEventKind::VaultKeyInvalidated,
+            core::SecurityEventKind::AuthenticationFailureBurst => {
+                SecurityEventKind::AuthenticationFailureBurst
+            }
+            core::SecurityEventKind::RequestRateAnomaly => SecurityEventKind::RequestRateAnomaly,
             other => {
                 details.insert("kind".to_owned(), other.as_str().to_owned());
                 SecurityEventKind::Other
@@ -180,6 +191,168 @@ pub(crate) fn to_core_listener(
     listener: Option<Arc<dyn SecurityEventListener>>,
 ) -> Option<Arc<dyn core::SecurityEventListener>> {
     listener.map(|l| Arc::new(ForeignListener(l)) as Arc<dyn core::SecurityEventListener>)
+}
+
+/// A subscription to the core's events (`RukaSec.subscribeEvents`): every event emitted after
+/// it was made, in order, through its own bounded queue (a subscriber that falls behind loses
+/// its oldest events, counted in `missed`). Kotlin wraps it in a `Flow`, Swift in an
+/// `AsyncStream` (docs/INTEGRATION.md); any number may be open at once.
+#[derive(uniffi::Object)]
+pub struct EventSubscription(pub(crate) core::EventSubscription);
+
+#[uniffi::export(async_runtime = "tokio")]
+impl EventSubscription {
+    /// The next event, waiting for one: `suspend` in Kotlin, `async` in Swift. `null`/`nil`
+    /// once the subscription is closed. Cancelling the caller stops the wait.
+    pub async fn next(&self) -> Result<Option<SecurityEvent>, RukaSecError> {
+        guard_future(async {
+            Ok::<_, RukaSecError>(self.0.next().await.as_ref().map(SecurityEvent::from))
+        })
+        .await
+    }
+
+    /// The next event if one is waiting, else `null`/`nil`.
+    pub fn try_next(&self) -> Result<Option<SecurityEvent>, RukaSecError> {
+        guard(|| Ok::<_, RukaSecError>(self.0.try_next().as_ref().map(SecurityEvent::from)))
+    }
+
+    /// Events this subscription lost because it fell behind.
+    pub fn missed(&self) -> Result<i64, RukaSecError> {
+        guard(|| Ok::<_, RukaSecError>(numbers::long(self.0.missed())))
+    }
+
+    /// Ends the subscription: a waiting `next` returns `null`/`nil`, queued events are dropped.
+    /// (Kotlin's `close()` / dropping the last Swift reference also ends it.)
+    pub fn unsubscribe(&self) -> Result<(), RukaSecError> {
+        guard(|| {
+            self.0.close();
+            Ok::<_, RukaSecError>(())
+        })
+    }
+
+    /// Whether it is closed.
+    pub fn is_closed(&self) -> Result<bool, RukaSecError> {
+        guard(|| Ok::<_, RukaSecError>(self.0.is_closed()))
+    }
+}
+
+/// When the core raises its own alerts (`RukaSec.enableAnomalyDetection`): a burst of
+/// `authFailureLimit` authentication failures (failed unlocks, server 401/403) within
+/// `authFailureWindowSeconds` raises `AuthenticationFailureBurst`; a `rateWindowSeconds` window
+/// with at least `rateMinRequests` requests and `rateFactor` times the average of the
+/// `rateBaselineWindows` windows before it raises `RequestRateAnomaly`.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AnomalyRules {
+    /// Failures in the window that make a burst.
+    #[uniffi(default = 10)]
+    pub auth_failure_limit: i32,
+    /// The burst window, in seconds.
+    #[uniffi(default = 300)]
+    pub auth_failure_window_seconds: i64,
+    /// The request-rate window, in seconds.
+    #[uniffi(default = 60)]
+    pub rate_window_seconds: i64,
+    /// Past windows averaged for the baseline (no alert before 3 are known).
+    #[uniffi(default = 10)]
+    pub rate_baseline_windows: i32,
+    /// How many times the baseline a window must reach.
+    #[uniffi(default = 5)]
+    pub rate_factor: i32,
+    /// The fewest requests in a window that can be an anomaly.
+    #[uniffi(default = 30)]
+    pub rate_min_requests: i32,
+}
+
+impl TryFrom<AnomalyRules> for core::AnomalyRules {
+    type Error = rukasec_core::Error;
+
+    fn try_from(rules: AnomalyRules) -> Result<Self, Self::Error> {
+        let positive = |value: i32, what: &str| match numbers::non_negative_i32(value, what)? {
+            0 => Err(rukasec_core::Error::InvalidInput {
+                reason: format!("{what} must be at least 1"),
+            }),
+            n => Ok(n),
+        };
+        Ok(Self {
+            auth_failure_limit: positive(rules.auth_failure_limit, "authFailureLimit")? as usize,
+            auth_failure_window: numbers::seconds(
+                rules.auth_failure_window_seconds,
+                "authFailureWindowSeconds",
+            )?,
+            rate_window: numbers::seconds(rules.rate_window_seconds, "rateWindowSeconds")?,
+            rate_baseline_windows: positive(rules.rate_baseline_windows, "rateBaselineWindows")?
+                as usize,
+            rate_factor: u64::from(positive(rules.rate_factor, "rateFactor")?),
+            rate_min_requests: u64::from(positive(rules.rate_min_requests, "rateMinRequests")?),
+            ..Self::default()
+        })
+    }
+}
+
+/// The core's anomaly rules in force (`RukaSec.enableAnomalyDetection`). RukaSec's HTTPS
+/// clients report their requests themselves; an app sending through another stack (OkHttp,
+/// URLSession) calls `recordRequest` for each.
+#[derive(uniffi::Object)]
+pub struct AnomalyDetector(pub(crate) Arc<core::AnomalyDetector>);
+
+#[uniffi::export]
+impl AnomalyDetector {
+    /// Counts one request for the request-rate rule.
+    pub fn record_request(&self) -> Result<(), RukaSecError> {
+        guard(|| {
+            self.0.record_request();
+            Ok::<_, RukaSecError>(())
+        })
+    }
+}
+
+/// One event kept in a vault's journal, with its sequence number (increasing, never reused).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct JournalEntry {
+    /// Its position: acknowledge up to it once uploaded.
+    pub seq: i64,
+    /// The event.
+    pub event: SecurityEvent,
+}
+
+/// A vault's bounded journal of security events (`Vault.eventJournal`), kept until the app
+/// uploads it: every event of the core from the journal's start on, the oldest dropped beyond
+/// its capacity. Stored as sealed vault items of the reserved account `rukasec.events`
+/// (docs/FORMAT.md), readable before any unlock (events hold no secrets).
+#[derive(uniffi::Object)]
+pub struct EventJournal(pub(crate) Arc<rukasec_core::vault::EventJournal>);
+
+#[uniffi::export]
+impl EventJournal {
+    /// Every entry, oldest first. Throws `Integrity` when the stored journal was edited.
+    pub fn entries(&self) -> Result<Vec<JournalEntry>, VaultError> {
+        guard_with(|| {
+            self.0.entries().map(|entries| {
+                entries
+                    .into_iter()
+                    .map(|entry| JournalEntry {
+                        seq: numbers::long(entry.seq),
+                        event: SecurityEvent::from(&entry.event),
+                    })
+                    .collect()
+            })
+        })
+    }
+
+    /// Removes every entry up to and including `seq` (what the server accepted); returns how
+    /// many went.
+    pub fn acknowledge(&self, seq: i64) -> Result<i32, VaultError> {
+        guard_with(|| {
+            let seq = numbers::non_negative(seq, "seq")?;
+            self.0.acknowledge(seq).map(numbers::int)
+        })
+    }
+
+    /// Events not journaled because a write had just failed (the journal pauses for a minute
+    /// after a failure rather than feed on its own error events).
+    pub fn skipped(&self) -> Result<i64, VaultError> {
+        guard_with(|| Ok::<_, VaultError>(numbers::long(self.0.skipped())))
+    }
 }
 
 /// Counters of the event stream.

@@ -43,7 +43,10 @@ mod unlock;
 mod vault;
 
 pub use error::RukaSecError;
-pub use events::{EventStats, SecurityEvent, SecurityEventKind, SecurityEventListener, Severity};
+pub use events::{
+    AnomalyDetector, AnomalyRules, EventJournal, EventStats, EventSubscription, JournalEntry,
+    SecurityEvent, SecurityEventKind, SecurityEventListener, Severity,
+};
 pub use https::{
     HostAddress, HttpHeader, HttpRequest, HttpResponse, HttpsClient, HttpsClientOptions,
 };

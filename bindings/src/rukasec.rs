@@ -7,9 +7,9 @@ use rukasec_core::selftest as core_selftest;
 use crate::events::to_core_listener;
 use crate::vault::RollbackAnchorStore;
 use crate::{
-    CertificateSummary, EventStats, HttpsClient, HttpsClientOptions, KeyWrapper, PinChecker,
-    PinPolicy, PolicyUpdater, RukaSecError, SecurityEventListener, TlsError, Vault, VaultError,
-    guard,
+    AnomalyDetector, AnomalyRules, CertificateSummary, EventStats, EventSubscription, HttpsClient,
+    HttpsClientOptions, KeyWrapper, PinChecker, PinPolicy, PolicyUpdater, RukaSecError,
+    SecurityEventListener, TlsError, Vault, VaultError, guard,
 };
 
 /// The outcome of one known-answer test.
@@ -125,6 +125,33 @@ impl RukaSec {
         guard(|| {
             let timeout = crate::numbers::millis(timeout_ms, "timeoutMs")?;
             Ok::<_, rukasec_core::Error>(self.0.events().flush(timeout))
+        })
+    }
+
+    /// A new subscription to this core's events, holding at most `capacity` undelivered ones.
+    #[uniffi::method(default(capacity = 256))]
+    pub fn subscribe_events(&self, capacity: i32) -> Result<Arc<EventSubscription>, RukaSecError> {
+        guard(|| {
+            let capacity = crate::numbers::non_negative_i32(capacity, "capacity")?;
+            Ok::<_, rukasec_core::Error>(Arc::new(EventSubscription(
+                self.0.subscribe_events(capacity as usize),
+            )))
+        })
+    }
+
+    /// Applies `rules` to this core's events and to the requests of every HTTPS client made
+    /// from now on (make clients after this call); their alerts are events of this core. Once
+    /// per core: a later call returns the first detector, with its rules. Throws `InvalidInput`
+    /// for a zero or negative limit.
+    pub fn enable_anomaly_detection(
+        &self,
+        rules: AnomalyRules,
+    ) -> Result<Arc<AnomalyDetector>, RukaSecError> {
+        guard(|| {
+            let rules = rukasec_core::events::AnomalyRules::try_from(rules)?;
+            Ok::<_, rukasec_core::Error>(Arc::new(AnomalyDetector(
+                self.0.enable_anomaly_detection(rules),
+            )))
         })
     }
 

@@ -9,6 +9,7 @@ use rukasec_core::Error;
 use rukasec_core::secret::SecretBytes;
 use rukasec_core::vault as core;
 
+use crate::EventJournal;
 use crate::guard::{guard_future, guard_with};
 use crate::numbers;
 use crate::unlock::{Authenticator, ForeignAuthenticator, UnlockGate, UnlockPolicy};
@@ -569,6 +570,18 @@ impl Vault {
 /// task use the `*Async` forms above.
 #[uniffi::export]
 impl Vault {
+    /// The vault's journal of security events, keeping the newest `capacity`: it records every
+    /// event of the core from the first call on; later calls return the same journal.
+    #[uniffi::method(default(capacity = 500))]
+    pub fn event_journal(&self, capacity: i32) -> Result<Arc<EventJournal>, VaultError> {
+        guard_with(|| {
+            let capacity = numbers::non_negative_i32(capacity, "capacity")?;
+            Ok::<_, Error>(Arc::new(EventJournal(
+                self.0.event_journal(capacity.max(1) as usize),
+            )))
+        })
+    }
+
     /// Stores `value`, replacing any previous one; durable when it returns.
     pub fn put(
         &self,

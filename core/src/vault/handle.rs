@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, TransactionBehavior};
 
+use super::event_journal::EventJournal;
 use super::format::{self, AccountState, AccountTag, KeyPurpose, ValueContext};
 use super::keys::{self, AccountKeys, KeyFailure};
 use super::store::{self, ItemRow, KeyRow};
@@ -153,6 +154,8 @@ pub struct Vault {
     seen_data_version: AtomicI64,
     /// The unlock gate reads are checked against, once attached.
     gate: OnceLock<Arc<UnlockGate>>,
+    /// The event journal recording this vault's bus, once started.
+    journal: OnceLock<Arc<EventJournal>>,
 }
 
 impl Vault {
@@ -198,6 +201,7 @@ impl Vault {
             accounts: Mutex::new(HashMap::new()),
             seen_data_version,
             gate: OnceLock::new(),
+            journal: OnceLock::new(),
         };
         vault.destroy_retired_keks(&vault.lock_connection())?;
         Ok(vault)
@@ -357,6 +361,15 @@ impl Vault {
     /// `monitor`, are measured on.
     pub(crate) fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// The vault's event journal (see [`EventJournal`]), recording every event of the vault's
+    /// bus from the first call on; later calls return the same journal (with its capacity).
+    pub fn event_journal(self: &Arc<Self>, capacity: usize) -> Arc<EventJournal> {
+        Arc::clone(
+            self.journal
+                .get_or_init(|| EventJournal::attach(self, capacity)),
+        )
     }
 
     /// The event bus this vault reports to.
