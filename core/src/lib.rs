@@ -7,6 +7,7 @@
 pub mod crypto;
 pub mod error;
 pub mod events;
+pub mod otp;
 mod rukasec;
 pub mod secret;
 pub mod selftest;
