@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the pin-policy and HTTP-signature parsers with cargo-fuzz (libFuzzer, AddressSanitizer):
+# Fuzzes the pin-policy, HTTP-signature and otpauth:// URI parsers with cargo-fuzz (libFuzzer, AddressSanitizer):
 #   scripts/fuzz.sh [seconds per target]      (default 60)
-# Targets: fuzz/fuzz_targets/{pin_policy,signed_policy,http_signature}.rs. Seeds in
+# Targets: fuzz/fuzz_targets/{pin_policy,signed_policy,http_signature,otpauth_uri}.rs. Seeds in
 # fuzz/corpus/<target>/ are read, never written: what libFuzzer finds goes to fuzz/work/<target>/
 # (git-ignored), crashes to fuzz/artifacts/<target>/. Needs a nightly toolchain and cargo-fuzz;
 # both are installed when missing.
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 
 seconds="${1:-60}"
-targets=(pin_policy signed_policy http_signature)
+targets=(pin_policy signed_policy http_signature otpauth_uri)
 
 if ! rustup toolchain list | grep -q '^nightly'; then
     echo "fuzz.sh: installing the nightly toolchain (cargo-fuzz needs -Zsanitizer)" >&2

@@ -3,7 +3,8 @@
 //! For operators and developers: compute certificate pins (of files, or of the chain a server
 //! presents), make HTTPS requests through the core's pinned client (`fetch`), run the crypto
 //! self-test, use the encrypted vault with a key file (`vault`, `keygen`), sign requests and
-//! check their signatures as a server would (`keygen --out`, `sign`, `verify`, `dpop`), and
+//! check their signatures as a server would (`keygen --out`, `sign`, `verify`, `dpop`), print
+//! one-time passwords (`totp`, `hotp`), and
 //! `demo`, the main job, which walks through every capability the core has so far. Output goes
 //! to stdout; warnings and errors go to stderr, errors as `error: <kind>: <message>` with a
 //! non-zero exit code, so scripts can tell failures apart without parsing prose.
@@ -18,6 +19,7 @@ mod events;
 mod failure;
 mod fetch;
 mod keys;
+mod otp;
 mod pin;
 mod self_test;
 mod sign;
@@ -48,7 +50,7 @@ macro_rules! exit_codes {
 }
 
 /// RukaSec security core: pinning, the pinned HTTPS client, self-test, the encrypted vault,
-/// request signing and demo.
+/// request signing, one-time passwords and demo.
 #[derive(Parser)]
 #[command(name = "rukasec", version, about, after_help = exit_codes!())]
 struct Cli {
@@ -112,6 +114,24 @@ enum Command {
     /// Print a DPoP proof (RFC 9449, ES256) for a request, the value of its `DPoP` header.
     #[command(after_help = exit_codes!())]
     Dpop(sign::DpopArgs),
+    /// Print the TOTP code (RFC 6238) of a base32 secret or an otpauth:// URI at --time (or
+    /// now).
+    #[command(after_help = concat!(
+        "A malformed secret or URI exits 2 with the reason, never the value. A hotp URI is \
+         refused (its counter is the enrolment's first): use `rukasec hotp --uri`. Arguments \
+         are visible to other local users: `--secret -` or `--uri -` reads the first line of \
+         stdin. ",
+        exit_codes!()
+    ))]
+    Totp(otp::TotpArgs),
+    /// Print the HOTP code (RFC 4226) of a base32 secret for --counter, or of an otpauth://
+    /// hotp URI (its counter unless --counter is given).
+    #[command(after_help = concat!(
+        "A malformed secret or URI exits 2 with the reason, never the value. `--secret -` or \
+         `--uri -` reads the first line of stdin. ",
+        exit_codes!()
+    ))]
+    Hotp(otp::HotpArgs),
 }
 
 fn main() -> ExitCode {
@@ -127,6 +147,8 @@ fn main() -> ExitCode {
         Command::Sign(args) => sign::sign(args, &mut out),
         Command::Verify(args) => sign::verify(args, &mut out),
         Command::Dpop(args) => sign::dpop(args, &mut out),
+        Command::Totp(args) => otp::totp(args, &mut out),
+        Command::Hotp(args) => otp::hotp(args, &mut out),
     };
     let result = result.and_then(|()| out.flush().map_err(Failure::from));
     match result {

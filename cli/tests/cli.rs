@@ -187,7 +187,7 @@ fn version_self_test_and_demo_run() {
     let output = rukasec(&["self-test"]);
     assert!(output.status.success());
     let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(stdout.contains("self-test: 6 of 6 passed"), "{stdout}");
+    assert!(stdout.contains("self-test: 8 of 8 passed"), "{stdout}");
 
     let output = rukasec(&["demo"]);
     let stdout = String::from_utf8(output.stdout).unwrap();

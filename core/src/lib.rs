@@ -10,6 +10,7 @@ pub mod events;
 mod host_pattern;
 pub mod monitor;
 mod redact;
+pub mod otp;
 mod rukasec;
 pub mod secret;
 pub mod selftest;

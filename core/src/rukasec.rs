@@ -233,7 +233,7 @@ mod tests {
         let events = events.events();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].kind, SecurityEventKind::SelfTestPassed);
-        assert_eq!(events[0].details["tests"], "6");
+        assert_eq!(events[0].details["tests"], "8");
         assert!(core.is_crypto_operational());
     }
 

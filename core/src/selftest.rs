@@ -10,6 +10,8 @@
 //! | AES-256-GCM | GCM specification (McGrew & Viega), test case 16: 256-bit key, AAD |
 //! | SHA-256 | FIPS 180-2, appendix B.1 (`"abc"`) |
 //! | HMAC-SHA256 | RFC 4231, test case 2 |
+//! | HMAC-SHA-1 (HOTP/TOTP) | RFC 2202, test case 2 |
+//! | HMAC-SHA512 (HOTP/TOTP) | RFC 4231, test case 2 |
 //! | ECDSA P-256/SHA-256 verify | RFC 6979, appendix A.2.5 (`"sample"`) |
 //!
 //! Each KAT also checks that a tampered input is *rejected*, so a primitive that accepts
@@ -89,6 +91,14 @@ const KATS: &[Kat] = &[
     Kat {
         name: "SHA-512",
         run: kat_sha512,
+    },
+    Kat {
+        name: "HMAC-SHA1",
+        run: kat_hmac_sha1,
+    },
+    Kat {
+        name: "HMAC-SHA512",
+        run: kat_hmac_sha512,
     },
 ];
 
@@ -283,6 +293,23 @@ fn kat_sha512(crypto: &Crypto) -> bool {
     crypto.sha512(b"abc") == DIGEST && crypto.sha512(b"abd") != DIGEST
 }
 
+fn kat_hmac_sha1(crypto: &Crypto) -> bool {
+    // RFC 2202, test case 2.
+    const TAG: [u8; 20] = hex!("effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+    crypto.hmac_sha1(b"Jefe", b"what do ya want for nothing?") == TAG
+        && crypto.hmac_sha1(b"Jefe", b"what do ya want for nothing!") != TAG
+}
+
+fn kat_hmac_sha512(crypto: &Crypto) -> bool {
+    // RFC 4231, test case 2.
+    const TAG: [u8; 64] = hex!(
+        "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
+        "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"
+    );
+    crypto.hmac_sha512(b"Jefe", b"what do ya want for nothing?") == TAG
+        && crypto.hmac_sha512(b"Jefe", b"what do ya want for nothing!") != TAG
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,7 +334,7 @@ mod tests {
     fn every_kat_passes_with_the_real_primitives() {
         let report = run();
         assert!(report.passed, "{report:?}");
-        assert_eq!(report.results.len(), 6);
+        assert_eq!(report.results.len(), 8);
         assert!(report.failed_names().is_empty());
     }
 

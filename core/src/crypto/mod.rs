@@ -7,7 +7,8 @@
 //!
 //! The primitives are thin wrappers over RustCrypto (`aes-gcm`, `sha2`, `hmac`, `p256`) with the
 //! shapes RukaSec needs: AES-256-GCM with 96-bit nonces only, HMAC-SHA256 with constant-time
-//! verification, ECDSA P-256/SHA-256 with IEEE P1363 (`r‖s`) signatures.
+//! verification, ECDSA P-256/SHA-256 with IEEE P1363 (`r‖s`) signatures, and HMAC-SHA-1 /
+//! HMAC-SHA512 for one-time passwords only (`sha1` is a dependency for nothing else).
 
 mod aead;
 mod digest;
@@ -15,7 +16,7 @@ mod ecdsa;
 mod random;
 
 pub use aead::{AES_256_GCM_NONCE_LEN, AES_256_GCM_TAG_LEN, Aes256GcmKey};
-pub use digest::{SHA256_LEN, SHA512_LEN};
+pub use digest::{SHA1_LEN, SHA256_LEN, SHA512_LEN};
 pub(crate) use ecdsa::der_signature_to_p1363;
 pub use ecdsa::{P256_PUBLIC_KEY_LEN, P256_SIGNATURE_LEN, P256SigningKey};
 
@@ -58,6 +59,7 @@ mod tests {
         assert_zeroize_on_drop::<<sha2::Sha256 as hmac::digest::block_api::CoreProxy>::Core>();
         assert_zeroize_on_drop::<<sha2::Sha512 as hmac::digest::block_api::CoreProxy>::Core>();
         assert_zeroize_on_drop::<sha2::Sha256>();
+        assert_zeroize_on_drop::<<sha1::Sha1 as hmac::digest::block_api::CoreProxy>::Core>();
         assert_zeroize_on_drop::<p256::ecdsa::SigningKey>();
     }
 }

@@ -12,7 +12,7 @@ import Darwin
 import RukaSec
 
 /// How many known-answer tests the power-on self-test runs.
-let katCount = 6
+let katCount = 8
 
 /// Every wait in these tests gives up after this long, so a bug fails a test instead of hanging.
 let waitSeconds: Double = 10

@@ -15,7 +15,7 @@ const val WAIT_SECONDS = 10L
 val WAIT_MS: Long = (WAIT_SECONDS * 1000).toLong()
 
 /** Number of known-answer tests in a self-test run (also `details["tests"]` of its event). */
-const val KAT_COUNT = 6
+const val KAT_COUNT = 8
 
 /** The committed test fixtures of tests/fixtures/, found from the `rukasec.root` system property. */
 object Fixtures {
