@@ -32,7 +32,7 @@ pub use attempt_store::{COUNTER_ACCOUNT, VaultAttemptStore};
 pub use class::DataClass;
 pub use handle::{Clock, MAX_ID_LEN, MAX_VALUE_LEN, PutItem, RotationProgress, SystemClock, Vault};
 pub use store::{DATABASE_FILE, SCHEMA};
-pub use wrapper::{KeyWrapper, WrapperError};
+pub use wrapper::{AuthBoundKeyWrapper, KeyAuthRequirement, KeyWrapper, WrapperError};
 
 /// The vault's AEAD layer, exposed for known-answer tests against the Wycheproof vectors.
 pub mod aead {
