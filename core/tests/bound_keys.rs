@@ -456,25 +456,31 @@ fn within_the_window_reads_do_not_prompt_and_after_it_they_do() {
 }
 
 #[test]
-fn a_key_unlocked_before_the_window_does_not_outlive_it_behind_a_later_prompt() {
+fn a_bound_key_does_not_outlive_its_own_authentication_behind_a_later_one() {
     let world = World::new();
     let (vault, gate) = world.bound_vault(UnlockPolicy::default());
     fill(&vault, ALICE);
     let rt = runtime();
     unlock(&rt, &vault).unwrap();
-    // An ordinary prompt 8 s later keeps the gate open until 18 s; the key's own
-    // authentication ends at 10 s.
+    // Another authenticated use 8 s later (a signature) keeps the gate open until 18 s; the
+    // key's own authentication ends at 10 s.
     world.clock.advance(Duration::from_secs(8));
-    gate.lock();
-    unlock(&rt, &vault).unwrap();
-    world.clock.advance(Duration::from_secs(8));
-    rt.block_on(gate.unlock(DataClass::Restricted, None, "Pay"))
-        .unwrap();
-    world.clock.advance(Duration::from_secs(3));
+    rt.block_on(
+        gate.authenticate_use(DataClass::Restricted, None, "Sign", |_| async {
+            Ok(AuthenticatedUse::Done {
+                method: AuthMethod::StrongBiometric,
+                value: (),
+            })
+        }),
+    )
+    .unwrap();
+    world.clock.advance(Duration::from_secs(4));
+    gate.check(DataClass::Restricted, None).unwrap();
     assert_eq!(
         read(&vault, DataClass::Restricted),
         Err(Error::UserAuthenticationRequired)
     );
+    assert_eq!(world.bound.prompts(), 1);
 }
 
 #[test]
