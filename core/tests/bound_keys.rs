@@ -20,8 +20,8 @@ use rukasec_core::unlock::{
 };
 use rukasec_core::vault::wrappers::MemoryKeyWrapper;
 use rukasec_core::vault::{
-    AuthBoundKeyWrapper, COUNTER_ACCOUNT, DATABASE_FILE, DataClass, KeyAuthRequirement,
-    KeyWrapper, PutItem, Vault, VaultAttemptStore, WrapperError,
+    AuthBoundKeyWrapper, COUNTER_ACCOUNT, DATABASE_FILE, DataClass, KeyAuthRequirement, KeyWrapper,
+    PutItem, Vault, VaultAttemptStore, WrapperError,
 };
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -307,7 +307,11 @@ fn a_restricted_read_prompts_once_through_the_bound_wrapper_not_the_authenticato
     // The bound KEK was made with the gate's Restricted policy, without a prompt.
     let created = world.bound.created.lock().unwrap().clone();
     assert_eq!(created.len(), 1);
-    assert!(created[0].0.starts_with("rukasec.bkek.v2."), "{}", created[0].0);
+    assert!(
+        created[0].0.starts_with("rukasec.bkek.v2."),
+        "{}",
+        created[0].0
+    );
     assert!(created[0].0.ends_with(".3.1"), "{}", created[0].0);
     assert_eq!(
         created[0].1,
@@ -534,7 +538,11 @@ fn failures_count_to_a_lockout_that_refuses_without_calling_the_wrapper() {
     }
     assert!(matches!(unlock(&rt, &vault), Err(Error::LockedOut { .. })));
     assert!(matches!(unlock(&rt, &vault), Err(Error::LockedOut { .. })));
-    assert_eq!(world.bound.prompts(), 3, "refused without calling the wrapper");
+    assert_eq!(
+        world.bound.prompts(),
+        3,
+        "refused without calling the wrapper"
+    );
     assert_eq!(world.kinds(SecurityEventKind::UnlockFailed), 3);
     assert!(matches!(
         read(&vault, DataClass::Restricted),
@@ -545,7 +553,11 @@ fn failures_count_to_a_lockout_that_refuses_without_calling_the_wrapper() {
     unlock(&rt, &vault).unwrap();
     assert_eq!(read(&vault, DataClass::Restricted).unwrap(), b"restricted");
     // The gate's counter account is not bound.
-    assert!(!vault.has_bound_key(COUNTER_ACCOUNT, DataClass::Restricted).unwrap());
+    assert!(
+        !vault
+            .has_bound_key(COUNTER_ACCOUNT, DataClass::Restricted)
+            .unwrap()
+    );
 }
 
 #[test]
@@ -634,7 +646,9 @@ fn a_removed_or_tampered_bound_row_is_an_integrity_failure() {
         .unwrap();
     assert_eq!(unlock(&rt, &vault), Err(Error::Integrity));
     assert!(world.bus.flush(WAIT));
-    let failures = world.events.of_kind(SecurityEventKind::VaultIntegrityFailure);
+    let failures = world
+        .events
+        .of_kind(SecurityEventKind::VaultIntegrityFailure);
     assert_eq!(failures.len(), 1);
     assert_eq!(
         failures[0].details.get("what").map(String::as_str),
@@ -669,7 +683,11 @@ fn a_bound_key_that_unwraps_to_another_rows_payload_is_an_integrity_failure() {
         .inner
         .unwrap(&alias(&bound[1].0), &bound[1].3)
         .unwrap();
-    let moved = world.bound.inner.wrap(&alias(&bound[0].0), &payload).unwrap();
+    let moved = world
+        .bound
+        .inner
+        .wrap(&alias(&bound[0].0), &payload)
+        .unwrap();
     world
         .db()
         .execute(
@@ -721,7 +739,14 @@ fn writes_of_restricted_items_need_the_key_except_in_the_call_that_creates_the_a
         Err(Error::UserAuthenticationRequired)
     );
     let put = |value: &[u8]| {
-        vault.put(ALICE, "tokens", "access", value, DataClass::Restricted, None)
+        vault.put(
+            ALICE,
+            "tokens",
+            "access",
+            value,
+            DataClass::Restricted,
+            None,
+        )
     };
     assert_eq!(put(b"a2"), Err(Error::UserAuthenticationRequired));
     let rt = runtime();
@@ -761,7 +786,12 @@ fn rotate_dek_makes_the_new_version_bound_and_needs_the_old_one_unlocked() {
     assert_eq!(progress.reencrypted, 1);
     // Alice's Restricted rows (the gate's counter account has a plain one).
     let rows = world.key_rows();
-    let alice = rows.iter().find(|row| row.1 == BOUND_PURPOSE).unwrap().0.clone();
+    let alice = rows
+        .iter()
+        .find(|row| row.1 == BOUND_PURPOSE)
+        .unwrap()
+        .0
+        .clone();
     let bound_rows: Vec<(i64, i64)> = rows
         .iter()
         .filter(|row| row.0 == alice)

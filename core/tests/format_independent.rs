@@ -195,7 +195,10 @@ fn a_reader_without_the_bound_keystore_reads_all_but_restricted_values_of_a_boun
             Arc::new(MemoryBound(MemoryKeyWrapper::new())),
         )
         .unwrap();
-    for (name, class) in [("card", DataClass::Restricted), ("theme", DataClass::Internal)] {
+    for (name, class) in [
+        ("card", DataClass::Restricted),
+        ("theme", DataClass::Internal),
+    ] {
         vault
             .put("customer-256", "ns", name, name.as_bytes(), class, None)
             .unwrap();

@@ -100,7 +100,11 @@ struct Account {
 }
 
 impl Account {
-    fn new(keys: Arc<AccountKeys>, state: AccountState, items: HashMap<[u8; 32], ItemFacts>) -> Self {
+    fn new(
+        keys: Arc<AccountKeys>,
+        state: AccountState,
+        items: HashMap<[u8; 32], ItemFacts>,
+    ) -> Self {
         Self {
             keys,
             state,
@@ -466,7 +470,9 @@ impl Vault {
             validity: *window,
         };
         if self.gate.get().is_some() {
-            return Err(Error::invalid_input("this vault already has an unlock gate"));
+            return Err(Error::invalid_input(
+                "this vault already has an unlock gate",
+            ));
         }
         self.bound
             .set(BoundWrapper {
@@ -599,7 +605,8 @@ impl Vault {
             })?;
             last = Some(grant);
         }
-        last.ok_or_else(|| Error::UserAuthenticationRequired)
+        // `pending` is never empty here (every version, when none was pending).
+        last.ok_or(Error::UserAuthenticationRequired)
     }
 
     /// The bound data key of `class` at `version` for one read of `tag`'s item: a key unlocked
@@ -626,7 +633,11 @@ impl Vault {
         let found = if !usable || per_use {
             // Not current: dropped (zeroized once the last reader lets go). Per use: this read
             // is its one use.
-            entry.bound.remove(&slot).filter(|_| usable).map(|key| key.key)
+            entry
+                .bound
+                .remove(&slot)
+                .filter(|_| usable)
+                .map(|key| key.key)
         } else {
             entry.bound.get(&slot).map(|key| Arc::clone(&key.key))
         };
@@ -653,7 +664,11 @@ impl Vault {
         version: u32,
         use_: KeyUse,
     ) -> Result<DataKey> {
-        let what = if use_ == KeyUse::Seal { "wrapped_key" } else { "value" };
+        let what = if use_ == KeyUse::Seal {
+            "wrapped_key"
+        } else {
+            "value"
+        };
         if !entry.keys.has_version(class, version) {
             return Err(self.integrity(what));
         }

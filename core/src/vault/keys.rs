@@ -64,7 +64,10 @@ impl AccountKeys {
 
     /// Whether `class`'s data keys are bound keys (the account was made with a bound wrapper).
     pub fn is_bound(&self, class: DataClass) -> bool {
-        self.bound.range((class, 0)..=(class, u32::MAX)).next().is_some()
+        self.bound
+            .range((class, 0)..=(class, u32::MAX))
+            .next()
+            .is_some()
     }
 
     /// The wrapped bound data keys of `class`, by version.
