@@ -1,6 +1,7 @@
 //! docs/FORMAT.md is complete: `tests/format/decrypt_vault.py`, a reader written from that page
 //! alone (Python, `cryptography`), decrypts what the vault wrote, across classes, accounts, a
-//! data-key rotation and a KEK rotation, and rejects a swapped value.
+//! data-key rotation and a KEK rotation, and rejects a swapped value; of an account with a bound
+//! Restricted key it reads everything but the Restricted values.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing is the point
 
 use std::path::Path;
@@ -9,8 +10,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rukasec_core::events::EventBus;
-use rukasec_core::vault::wrappers::FileKeyWrapper;
-use rukasec_core::vault::{DataClass, Vault};
+use rukasec_core::secret::SecretBytes;
+use rukasec_core::unlock::{
+    AuthMethod, AuthRequest, AuthenticatedUse, AuthenticatedUseFuture, MemoryAttemptStore,
+    UnlockGate, UnlockPolicy,
+};
+use rukasec_core::vault::wrappers::{FileKeyWrapper, MemoryKeyWrapper};
+use rukasec_core::vault::{
+    AuthBoundKeyWrapper, DataClass, KeyAuthRequirement, KeyWrapper, Vault, WrapperError,
+};
 
 fn python_reader(dir: &Path, key: &Path, args: &[&str]) -> (Option<i32>, String) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/format/decrypt_vault.py");
@@ -128,4 +136,87 @@ fn an_independent_reader_decrypts_the_vault_from_the_format_document() {
         value("customer-256", "tokens", "access").0,
     ];
     assert!(codes.contains(&Some(4)), "{codes:?}");
+}
+
+/// An auth-bound keystore in memory (its unwrap stands in for a prompt that succeeds).
+struct MemoryBound(MemoryKeyWrapper);
+
+impl AuthBoundKeyWrapper for MemoryBound {
+    fn create_key(&self, alias: &str, _: &KeyAuthRequirement) -> Result<(), WrapperError> {
+        self.0.create_key(alias)
+    }
+    fn wrap(&self, alias: &str, key: &SecretBytes) -> Result<Vec<u8>, WrapperError> {
+        self.0.wrap(alias, key)
+    }
+    fn unwrap(
+        &self,
+        alias: &str,
+        wrapped: Vec<u8>,
+        _: AuthRequest,
+    ) -> AuthenticatedUseFuture<'_, SecretBytes, WrapperError> {
+        let opened = self.0.unwrap(alias, &wrapped);
+        Box::pin(async move {
+            Ok(AuthenticatedUse::Done {
+                method: AuthMethod::StrongBiometric,
+                value: opened?,
+            })
+        })
+    }
+    fn delete_key(&self, alias: &str) -> Result<(), WrapperError> {
+        self.0.delete_key(alias)
+    }
+}
+
+#[test]
+fn a_reader_without_the_bound_keystore_reads_all_but_restricted_values_of_a_bound_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("root.key");
+    FileKeyWrapper::generate_file(&key).unwrap();
+    let vault_dir = dir.path().join("vault");
+    let bus = Arc::new(EventBus::new(None));
+    let vault = Arc::new(
+        Vault::open(
+            &vault_dir,
+            Arc::new(FileKeyWrapper::from_file(&key).unwrap()),
+            bus.clone(),
+        )
+        .unwrap(),
+    );
+    let gate = UnlockGate::new(
+        UnlockPolicy::default(),
+        None,
+        Arc::new(MemoryAttemptStore::default()),
+        bus,
+    )
+    .unwrap();
+    vault
+        .attach_unlock_gate_with_bound_keys(
+            Arc::new(gate),
+            Arc::new(MemoryBound(MemoryKeyWrapper::new())),
+        )
+        .unwrap();
+    for (name, class) in [
+        ("card", DataClass::Restricted),
+        ("theme", DataClass::Internal),
+    ] {
+        vault
+            .put("customer-256", "ns", name, name.as_bytes(), class, None)
+            .unwrap();
+    }
+    assert!(
+        vault
+            .has_bound_key("customer-256", DataClass::Restricted)
+            .unwrap()
+    );
+    drop(vault);
+    let read = |args: &[&str]| python_reader(&vault_dir, &key, args);
+    assert_eq!(
+        read(&["customer-256", "ns", "theme"]),
+        (Some(0), hex::encode("theme"))
+    );
+    assert_eq!(read(&["customer-256", "ns", "card"]).0, Some(5));
+    assert_eq!(
+        read(&["customer-256", "ns"]),
+        (Some(0), "card\ntheme".to_owned())
+    );
 }

@@ -4,7 +4,8 @@
     decrypt_vault.py VAULT_DIR KEY_FILE ACCOUNT NAMESPACE [NAME]
 
 With NAME: prints the item's value as hex. Without: prints the namespace's names, one per line.
-Exits 3 when the item does not exist, 4 on any authentication failure.
+Exits 3 when the item does not exist, 4 on any authentication failure, 5 when the value's data
+key is a bound key (purpose 32 + class: only the app's auth-bound keystore opens it).
 Needs the `cryptography` package (AES-GCM).
 """
 import hashlib
@@ -82,6 +83,10 @@ def main() -> int:
     for purpose, version, wrapped in db.execute(
         "SELECT purpose, version, wrapped FROM keys WHERE account_tag = ?", (tag,)
     ):
+        if 32 <= purpose <= 35:
+            # A bound data key (§3): wrapped by the auth-bound keystore, not by this key file.
+            keys[(purpose, version)] = None
+            continue
         payload = open_envelope(kek, wrap_aad, wrapped)
         header = b"RKSK" + bytes([2, purpose]) + struct.pack(">I", version) + tag
         assert len(payload) == 74 and payload[:42] == header, "key payload header"
@@ -144,6 +149,8 @@ def main() -> int:
         + bytes([class_code]) + struct.pack(">I", key_version) + struct.pack(">q", expires_at)
         + struct.pack(">Q", counter)
     )
+    if (32 + class_code, key_version) in keys:
+        return 5
     value = open_envelope(keys[(16 + class_code, key_version)], aad, value_envelope)
     print(value.hex())
     return 0

@@ -203,7 +203,7 @@ impl AuthBoundKey {
         message: &[u8],
         reason: &str,
     ) -> Result<[u8; P256_SIGNATURE_LEN]> {
-        let returned = self
+        let (returned, _grant) = self
             .gate
             .authenticate_use(DataClass::Restricted, None, reason, |request| {
                 self.signer.sign(message.to_vec(), request)

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::policy::AuthMethod;
-use crate::error::Result;
+use crate::error::Error;
 use crate::vault::DataClass;
 
 /// A boxed future, so that [`Authenticator`] can be a trait object.
@@ -100,9 +100,11 @@ impl<T> std::fmt::Debug for AuthenticatedUse<T> {
 }
 
 /// A boxed future of an operation bound to user authentication, so that the traits returning it
-/// can be trait objects. Its error is for failures of the key itself (not of the prompt).
-pub type AuthenticatedUseFuture<'a, T> =
-    Pin<Box<dyn Future<Output = Result<AuthenticatedUse<T>>> + Send + 'a>>;
+/// can be trait objects. Its error `E` (the core's [`Error`] unless a trait says otherwise, as
+/// the vault's `AuthBoundKeyWrapper` does with `WrapperError`) is for failures of the key itself
+/// (not of the prompt).
+pub type AuthenticatedUseFuture<'a, T, E = Error> =
+    Pin<Box<dyn Future<Output = std::result::Result<AuthenticatedUse<T>, E>> + Send + 'a>>;
 
 /// Authenticates the user, implemented by the app: BiometricPrompt (with a `CryptoObject` where
 /// the keystore key itself needs the user) on Android, `LAContext` on iOS; a PIN check on the

@@ -80,6 +80,17 @@ pub struct UnlockGrant {
     epoch: u64,
 }
 
+impl UnlockGrant {
+    /// Another grant for the same authentication (a key that inherits another's lifetime).
+    pub(crate) fn duplicate(&self) -> Self {
+        Self {
+            method: self.method,
+            at_ms: self.at_ms,
+            epoch: self.epoch,
+        }
+    }
+}
+
 /// What runs on every lock (an attached vault dropping its keys).
 pub type LockHook = Box<dyn Fn(LockReason) + Send + Sync>;
 
@@ -346,7 +357,8 @@ impl UnlockGate {
         open
     }
 
-    fn grant_if_open(&self, class: DataClass) -> Option<UnlockGrant> {
+    /// A grant for `class` when it is open now (no prompt), else `None`.
+    pub(crate) fn grant_if_open(&self, class: DataClass) -> Option<UnlockGrant> {
         if !self.is_open(class, None) {
             return None;
         }
@@ -361,6 +373,21 @@ impl UnlockGate {
             at_ms: self.clock.monotonic_ms(),
             epoch: self.epoch.load(Ordering::SeqCst),
         })
+    }
+
+    /// Whether `grant` still stands for `class` on its own: made by a method `class` allows,
+    /// before no lock since, and within `class`'s [`ClassRequirement::Recent`] window (a zero
+    /// window: within the time a per-use grant serves its read). Unlike [`UnlockGate::check`], a
+    /// later authentication does not extend it: a key unwrapped by the platform for this grant
+    /// lives no longer than the platform's own authentication would. Other requirements: never.
+    pub(crate) fn grant_is_current(&self, class: DataClass, grant: &UnlockGrant) -> bool {
+        let ClassRequirement::Recent { window } = self.policy.requirement(class) else {
+            return false;
+        };
+        grant.method.satisfies(self.policy.methods(class))
+            && grant.epoch == self.epoch.load(Ordering::SeqCst)
+            && self.clock.monotonic_ms().saturating_sub(grant.at_ms)
+                <= millis(*window).max(GRANT_USE_MS)
     }
 
     /// The grant for `class` after a prompt that succeeded with `method`.
@@ -385,6 +412,9 @@ impl UnlockGate {
     /// needs one authentication per operation of a per-use key, so concurrent calls are not
     /// joined. A success opens the gate as a prompt through the [`Authenticator`] would.
     ///
+    /// Returns what the key produced and the grant of the authentication (for a read that
+    /// follows, as [`UnlockGate::unlock`]'s).
+    ///
     /// # Errors
     /// As [`UnlockGate::unlock`]; the error of `step` itself (the key failed) unchanged.
     pub async fn authenticate_use<T, F, Fut>(
@@ -393,7 +423,7 @@ impl UnlockGate {
         account: Option<&str>,
         reason: &str,
         step: F,
-    ) -> Result<T>
+    ) -> Result<(T, UnlockGrant)>
     where
         F: FnOnce(AuthRequest) -> Fut,
         Fut: std::future::Future<Output = Result<AuthenticatedUse<T>>>,
@@ -403,8 +433,9 @@ impl UnlockGate {
         let allowed = request.allowed.clone();
         match step(request).await? {
             AuthenticatedUse::Done { method, value } => {
-                self.apply_outcome(class, &allowed, AuthOutcome::Success { method })?;
-                Ok(value)
+                let method =
+                    self.apply_outcome(class, &allowed, AuthOutcome::Success { method })?;
+                Ok((value, self.grant_after(class, method)?))
             }
             AuthenticatedUse::Refused(outcome) => {
                 let outcome = match outcome {

@@ -36,16 +36,22 @@ pub enum KeyPurpose {
     Id,
     /// AES data-encryption key of a class.
     Data(DataClass),
+    /// AES data-encryption key of a class, wrapped by the account's
+    /// [`AuthBoundKeyWrapper`](super::AuthBoundKeyWrapper) under its own KEK
+    /// ([`bound_kek_alias`]) instead of the account KEK: only the user opens it.
+    BoundData(DataClass),
 }
 
 impl KeyPurpose {
-    /// The purpose's code: 1 index, 2 names, 3 id key, 16 + class code for data keys.
+    /// The purpose's code: 1 index, 2 names, 3 id key, 16 + class code for data keys, 32 +
+    /// class code for bound data keys.
     pub fn code(self) -> u8 {
         match self {
             Self::Index => 1,
             Self::Names => 2,
             Self::Id => 3,
             Self::Data(class) => 16 + class.code(),
+            Self::BoundData(class) => 32 + class.code(),
         }
     }
 
@@ -55,6 +61,7 @@ impl KeyPurpose {
             1 => Some(Self::Index),
             2 => Some(Self::Names),
             16..=19 => DataClass::from_code(code - 16).map(Self::Data),
+            32..=35 => DataClass::from_code(code - 32).map(Self::BoundData),
             _ => None,
         }
     }
@@ -85,6 +92,22 @@ pub fn account_tag_v1(crypto: &Crypto, account: &str) -> AccountTag {
 /// `"rukasec.kek.v2." ‖ hex(account_tag[0..16]) ‖ "." ‖ decimal version`.
 pub fn kek_alias(tag: &AccountTag, version: u32) -> String {
     format!("rukasec.kek.v2.{}.{version}", hex::encode(&tag[..16]))
+}
+
+/// What every [`bound_kek_alias`] starts with (a retired KEK with it is destroyed through the
+/// bound wrapper, not the account's).
+pub const BOUND_KEK_ALIAS_PREFIX: &str = "rukasec.bkek.v2.";
+
+/// The alias, in the [`AuthBoundKeyWrapper`](super::AuthBoundKeyWrapper), of the KEK that wraps
+/// version `version` of an account's bound data key of `class` (one KEK per version, so a
+/// rotation destroys the old version's KEK): `"rukasec.bkek.v2." ‖ hex(account_tag[0..16]) ‖
+/// "." ‖ decimal class code ‖ "." ‖ decimal version`.
+pub fn bound_kek_alias(tag: &AccountTag, class: DataClass, version: u32) -> String {
+    format!(
+        "{BOUND_KEK_ALIAS_PREFIX}{}.{}.{version}",
+        hex::encode(&tag[..16]),
+        class.code()
+    )
 }
 
 /// Format 1's KEK alias (`rukasec.kek.v1.…`), to destroy every KEK a migrated account had.

@@ -8,17 +8,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::event_journal::EventJournal;
+use super::attempt_store::COUNTER_ACCOUNT;
+use super::event_journal::{EventJournal, JOURNAL_ACCOUNT};
 use super::format::{self, AccountState, AccountTag, KeyPurpose, ValueContext};
-use super::keys::{self, AccountKeys, KeyFailure};
+use super::keys::{self, AccountKeys, Bound, KeyFailure};
 use super::store::{self, ItemRow, KeyRow};
-use super::wrapper::{KeyWrapper, WrapperError};
+use super::wrapper::{AuthBoundKeyWrapper, KeyAuthRequirement, KeyWrapper, WrapperError};
 use super::{DataClass, envelope};
-use crate::crypto::Crypto;
+use crate::crypto::{Aes256GcmKey, Crypto};
 use crate::error::{Error, Result};
 use crate::events::{EventBus, SecurityEvent, SecurityEventKind};
 use crate::secret::SecretBytes;
-use crate::unlock::{UnlockGate, UnlockGrant};
+use crate::unlock::{ClassRequirement, UnlockGate, UnlockGrant};
 
 /// Longest account id, namespace and name, in bytes.
 pub const MAX_ID_LEN: usize = 1024;
@@ -93,6 +94,72 @@ struct Account {
     keys: Arc<AccountKeys>,
     state: AccountState,
     items: HashMap<[u8; 32], ItemFacts>,
+    /// Bound data keys unwrapped for the user (by class and version); dropped with the entry
+    /// (every lock, every error), when their grant is no longer current, and after one read
+    /// under a per-use policy.
+    bound: HashMap<(DataClass, u32), BoundKey>,
+}
+
+impl Account {
+    fn new(
+        keys: Arc<AccountKeys>,
+        state: AccountState,
+        items: HashMap<[u8; 32], ItemFacts>,
+    ) -> Self {
+        Self {
+            keys,
+            state,
+            items,
+            bound: HashMap::new(),
+        }
+    }
+}
+
+/// An unwrapped bound data key.
+struct BoundKey {
+    key: Arc<Aes256GcmKey>,
+    access: BoundAccess,
+}
+
+/// What a bound data key may do.
+enum BoundAccess {
+    /// Unwrapped by the platform for this authentication (or made by a rotation the user
+    /// authenticated for): opens and seals while the grant is current.
+    Granted(UnlockGrant),
+    /// Made by the call under way (a new account): seals its items, never opens one; dropped
+    /// when the call ends.
+    SealOnly,
+}
+
+/// What a data key is wanted for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyUse {
+    /// Decrypting (a re-encryption; reads take their key with [`Vault::bound_key_for_read`]).
+    Open,
+    /// Encrypting.
+    Seal,
+}
+
+/// A data key, plain (under the account KEK, unwrapped at load) or bound (unwrapped for the
+/// user), owned so the account entry can change while it is used.
+enum DataKey {
+    Plain(Arc<AccountKeys>, DataClass, u32),
+    Bound(Arc<Aes256GcmKey>),
+}
+
+impl DataKey {
+    fn get(&self) -> Option<&Aes256GcmKey> {
+        match self {
+            Self::Plain(keys, class, version) => keys.data_key(*class, *version),
+            Self::Bound(key) => Some(key),
+        }
+    }
+}
+
+/// The auth-bound keystore attached with the gate, and what its keys demand.
+struct BoundWrapper {
+    wrapper: Arc<dyn AuthBoundKeyWrapper>,
+    requirement: KeyAuthRequirement,
 }
 
 /// How much of a row a read needs.
@@ -156,6 +223,8 @@ pub struct Vault {
     gate: OnceLock<Arc<UnlockGate>>,
     /// The event journal recording this vault's bus, once started.
     journal: OnceLock<Arc<EventJournal>>,
+    /// The auth-bound keystore new accounts keep their Restricted data keys in, once attached.
+    bound: OnceLock<BoundWrapper>,
 }
 
 impl Vault {
@@ -202,6 +271,7 @@ impl Vault {
             seen_data_version,
             gate: OnceLock::new(),
             journal: OnceLock::new(),
+            bound: OnceLock::new(),
         };
         vault.destroy_retired_keks(&vault.lock_connection())?;
         Ok(vault)
@@ -273,6 +343,11 @@ impl Vault {
                     self.write_item(&crypto, &tx, entry, item)?;
                 }
                 self.save_state(&crypto, &tx, entry)?;
+                // Keys this call made for a new account sealed its items; reading them needs
+                // the user.
+                entry
+                    .bound
+                    .retain(|_, key| !matches!(key.access, BoundAccess::SealOnly));
                 Ok((entry.keys.tag, entry.state.write_counter))
             })?
             .ok_or_else(not_created)?;
@@ -372,6 +447,293 @@ impl Vault {
         )
     }
 
+    /// [`Vault::attach_unlock_gate`], and keeps the Restricted data keys of accounts created
+    /// from now on in `bound`, a keystore that unwraps only for an authenticated user, under
+    /// the gate's Restricted policy ([`KeyAuthRequirement`]: its methods and window).
+    ///
+    /// For such a *bound account* (one KEK per data-key version in `bound`, docs/FORMAT.md §3):
+    /// - loading it unwraps no bound key (no prompt); [`Vault::unlock_bound`] prompts through
+    ///   `bound` and keeps the key while the gate's Restricted window lasts (one read when the
+    ///   window is zero) and until the next lock;
+    /// - without that key, reads and writes of its Restricted items fail with
+    ///   [`Error::UserAuthenticationRequired`], even when the gate is open through an
+    ///   [`Authenticator`](crate::unlock::Authenticator) prompt (the platform never released
+    ///   the key); a blocking call never prompts. The write that creates the account may seal
+    ///   Restricted items with the key it just made (use [`Vault::put_batch`] for several);
+    /// - [`Vault::rotate_dek`] of Restricted makes the new version in `bound` (no prompt) and
+    ///   needs the old one unlocked when there are items to re-encrypt; [`Vault::rotate_kek`]
+    ///   leaves bound keys alone; [`Vault::delete_account`] and [`Vault::reset_account`]
+    ///   destroy the bound KEKs too.
+    ///
+    /// Accounts that exist already stay as they are (their Restricted keys under the account
+    /// KEK), and so does the gate's own counter account. KEKs of `bound` recorded for
+    /// destruction earlier (a deletion while it was not attached) are destroyed now.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when a gate is already attached, or when the gate's Restricted
+    /// requirement is not [`ClassRequirement::Recent`] (a keystore key can be bound to an
+    /// authentication window, not to a session).
+    pub fn attach_unlock_gate_with_bound_keys(
+        self: &Arc<Self>,
+        gate: Arc<UnlockGate>,
+        bound: Arc<dyn AuthBoundKeyWrapper>,
+    ) -> Result<()> {
+        let policy = gate.policy();
+        let ClassRequirement::Recent { window } = policy.requirement(DataClass::Restricted) else {
+            return Err(Error::invalid_input(
+                "bound keys need a Restricted requirement of a recent authentication",
+            ));
+        };
+        let requirement = KeyAuthRequirement {
+            methods: policy.methods(DataClass::Restricted).to_vec(),
+            validity: *window,
+        };
+        if self.gate.get().is_some() {
+            return Err(Error::invalid_input(
+                "this vault already has an unlock gate",
+            ));
+        }
+        self.bound
+            .set(BoundWrapper {
+                wrapper: bound,
+                requirement,
+            })
+            .map_err(|_| Error::invalid_input("this vault already has a bound key wrapper"))?;
+        self.attach_unlock_gate(gate)?;
+        // A failure here is retried at the next open or attach.
+        let _ = self.destroy_retired_keks(&self.lock_connection());
+        Ok(())
+    }
+
+    /// Whether `account`'s data keys of `class` are bound keys: reading its items of `class`
+    /// needs [`Vault::unlock_bound`] first. `false` for an account that does not exist.
+    ///
+    /// # Errors
+    /// As [`Vault::has_account`].
+    pub fn has_bound_key(&self, account: &str, class: DataClass) -> Result<bool> {
+        check_ids(account, "", None)?;
+        let crypto = Crypto::get()?;
+        let conn = self.lock_connection();
+        Ok(self
+            .with_account(&crypto, &conn, account, Create::No, |entry| {
+                Ok(entry.keys.is_bound(class))
+            })?
+            .unwrap_or(false))
+    }
+
+    /// Prompts for `account`'s bound data keys of `class` (`reason` is shown) and keeps them
+    /// for the reads and writes that follow: each version not unlocked yet (one, or two while a
+    /// rotation is under way) is unwrapped by the bound wrapper inside the platform's prompt,
+    /// under the unlock gate's policy for `class` (refused while locked out, the outcome counted
+    /// and reported as a prompt's, a method the class does not allow refused). Under a per-use
+    /// policy (a zero window) it prompts every time and the key serves the next read only.
+    /// Returns the grant for the read that follows ([`Vault::get_granted`]). Runs blocking
+    /// SQLite work between its awaits, like the gate's counter does.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when the account does not exist, has no bound key of `class`,
+    /// or the vault has no gate; [`Error::KeyUnavailable`] when no bound wrapper is attached or
+    /// the bound KEK is gone; [`Error::Integrity`] when a bound key does not unwrap to its
+    /// row's payload; as [`UnlockGate::unlock`] (`UserCancelled`, `AuthenticationFailed`,
+    /// `LockedOut`, `KeyInvalidated`, `UserAuthenticationRequired`).
+    pub async fn unlock_bound(
+        &self,
+        account: &str,
+        class: DataClass,
+        reason: &str,
+    ) -> Result<UnlockGrant> {
+        check_ids(account, "", None)?;
+        let crypto = Crypto::get()?;
+        let gate = self
+            .gate
+            .get()
+            .ok_or_else(|| Error::invalid_input("this vault has no unlock gate"))?;
+        let per_use = is_per_use(gate, class);
+        // Which versions need the user; no lock is held across a prompt (the gate's counter
+        // writes to this vault).
+        let (tag, all, pending) = {
+            let conn = self.lock_connection();
+            self.with_account(&crypto, &conn, account, Create::No, |entry| {
+                if !entry.keys.is_bound(class) {
+                    return Ok(None);
+                }
+                let mut all = Vec::new();
+                let mut pending = Vec::new();
+                for (version, wrapped) in entry.keys.bound_keys(class) {
+                    let unlocked = entry
+                        .bound
+                        .get(&(class, version))
+                        .is_some_and(|key| self.bound_usable(class, key, KeyUse::Open));
+                    if per_use || !unlocked {
+                        pending.push((version, wrapped.to_vec()));
+                    }
+                    all.push((version, wrapped.to_vec()));
+                }
+                Ok(Some((entry.keys.tag, all, pending)))
+            })?
+            .ok_or_else(no_account)?
+            .ok_or_else(|| Error::invalid_input("this account has no bound key of this class"))?
+        };
+        let pending = if pending.is_empty() {
+            // Every version is unlocked: the gate's window is open too (the same
+            // authentication), unless it locked since.
+            if let Some(grant) = gate.grant_if_open(class) {
+                return Ok(grant);
+            }
+            all
+        } else {
+            pending
+        };
+        let bound = self.bound_wrapper()?;
+        let mut last = None;
+        for (version, wrapped) in pending {
+            let alias = format::bound_kek_alias(&tag, class, version);
+            let (payload, grant) = gate
+                .authenticate_use(class, Some(account), reason, |request| {
+                    let unwrapping = bound.wrapper.unwrap(&alias, wrapped.clone(), request);
+                    async move { unwrapping.await.map_err(|error| self.bound_failure(error)) }
+                })
+                .await?;
+            let key = format::key_from_payload(
+                format::FORMAT_VERSION,
+                &payload,
+                &tag,
+                KeyPurpose::BoundData(class),
+                version,
+            )
+            .map_err(|_| self.integrity("wrapped_key"))?;
+            let key = keys::aes_key(&key).map_err(|failure| self.key_failure(failure))?;
+            let conn = self.lock_connection();
+            // Kept only if the account still has this very key (it may have been rotated,
+            // deleted or reset meanwhile; the read that follows then asks again).
+            self.with_account(&crypto, &conn, account, Create::No, |entry| {
+                if entry
+                    .keys
+                    .bound_keys(class)
+                    .any(|(v, w)| v == version && w == wrapped.as_slice())
+                {
+                    entry.bound.insert(
+                        (class, version),
+                        BoundKey {
+                            key: Arc::new(key),
+                            access: BoundAccess::Granted(grant.duplicate()),
+                        },
+                    );
+                }
+                Ok(())
+            })?;
+            last = Some(grant);
+        }
+        // `pending` is never empty here (every version, when none was pending).
+        last.ok_or(Error::UserAuthenticationRequired)
+    }
+
+    /// The bound data key of `class` at `version` for one read of `tag`'s item: a key unlocked
+    /// by [`Vault::unlock_bound`] whose grant is still current (taken out under a per-use
+    /// policy). A key no longer current is dropped. Takes the connection: no other lock may be
+    /// held.
+    fn bound_key_for_read(
+        &self,
+        tag: &AccountTag,
+        class: DataClass,
+        version: u32,
+    ) -> Result<Arc<Aes256GcmKey>> {
+        let per_use = self.gate.get().is_some_and(|gate| is_per_use(gate, class));
+        let _conn = self.lock_connection();
+        let mut accounts = self.lock_accounts();
+        let Some(entry) = accounts.get_mut(tag) else {
+            return Err(Error::UserAuthenticationRequired);
+        };
+        let slot = (class, version);
+        let usable = entry
+            .bound
+            .get(&slot)
+            .is_some_and(|key| self.bound_usable(class, key, KeyUse::Open));
+        let found = if !usable || per_use {
+            // Not current: dropped (zeroized once the last reader lets go). Per use: this read
+            // is its one use.
+            entry
+                .bound
+                .remove(&slot)
+                .filter(|_| usable)
+                .map(|key| key.key)
+        } else {
+            entry.bound.get(&slot).map(|key| Arc::clone(&key.key))
+        };
+        found.ok_or(Error::UserAuthenticationRequired)
+    }
+
+    /// Whether an unwrapped bound key may serve `use_` now.
+    fn bound_usable(&self, class: DataClass, key: &BoundKey, use_: KeyUse) -> bool {
+        match &key.access {
+            BoundAccess::SealOnly => use_ == KeyUse::Seal,
+            BoundAccess::Granted(grant) => self
+                .gate
+                .get()
+                .is_some_and(|gate| gate.grant_is_current(class, grant)),
+        }
+    }
+
+    /// The data key of `class` at `version` for `use_`: the plain one, or the bound one when
+    /// the user unlocked it ([`Error::UserAuthenticationRequired`] otherwise).
+    fn data_key(
+        &self,
+        entry: &Account,
+        class: DataClass,
+        version: u32,
+        use_: KeyUse,
+    ) -> Result<DataKey> {
+        let what = if use_ == KeyUse::Seal {
+            "wrapped_key"
+        } else {
+            "value"
+        };
+        if !entry.keys.has_version(class, version) {
+            return Err(self.integrity(what));
+        }
+        if !entry.keys.is_bound(class) {
+            return Ok(DataKey::Plain(Arc::clone(&entry.keys), class, version));
+        }
+        match entry.bound.get(&(class, version)) {
+            Some(key) if self.bound_usable(class, key, use_) => {
+                Ok(DataKey::Bound(Arc::clone(&key.key)))
+            }
+            _ => Err(Error::UserAuthenticationRequired),
+        }
+    }
+
+    /// The bound wrapper; without one, a bound account's bound keys are unavailable.
+    fn bound_wrapper(&self) -> Result<&BoundWrapper> {
+        self.bound.get().ok_or_else(|| {
+            self.events.emit(
+                SecurityEvent::new(SecurityEventKind::VaultKeyUnavailable)
+                    .with_detail("cause", "bound_wrapper_missing"),
+            );
+            Error::KeyUnavailable
+        })
+    }
+
+    /// What a bound wrapper's failure to unwrap means.
+    fn bound_failure(&self, error: WrapperError) -> Error {
+        self.key_failure(match error {
+            // The KEK under the row's alias does not open it: another key, or tampered bytes.
+            WrapperError::Rejected => KeyFailure::WrappedKeyTampered,
+            WrapperError::KeyNotFound => KeyFailure::KekMissing,
+            other => KeyFailure::Wrapper(other),
+        })
+    }
+
+    /// Whether `account`'s new accounts get bound keys: a bound wrapper is attached, and it is
+    /// not one of RukaSec's Public-only accounts (the gate's counter, written while counting a
+    /// bound unwrap; the event journal, written from the event thread).
+    fn bound_for(&self, account: &str) -> Option<Bound<'_>> {
+        let bound = self.bound.get()?;
+        (account != COUNTER_ACCOUNT && account != JOURNAL_ACCOUNT).then_some(Bound {
+            wrapper: bound.wrapper.as_ref(),
+            requirement: &bound.requirement,
+        })
+    }
+
     /// The event bus this vault reports to.
     pub fn events(&self) -> Arc<EventBus> {
         Arc::clone(&self.events)
@@ -413,9 +775,17 @@ impl Vault {
         if let (Gated::Yes(grant), Some(gate)) = (gated, self.gate.get()) {
             gate.check(class, grant)?;
         }
-        let key = keys
-            .data_key(class, row.key_version)
-            .ok_or_else(|| self.integrity("value"))?;
+        let bound_key;
+        let key = if keys.is_bound(class) {
+            if !keys.has_version(class, row.key_version) {
+                return Err(self.integrity("value"));
+            }
+            bound_key = self.bound_key_for_read(&keys.tag, class, row.key_version)?;
+            &*bound_key
+        } else {
+            keys.data_key(class, row.key_version)
+                .ok_or_else(|| self.integrity("value"))?
+        };
         let aad = format::value_aad(&ValueContext {
             account: &keys.tag,
             namespace,
@@ -644,6 +1014,10 @@ impl Vault {
         for row in store::keys(tx, &keys.tag)? {
             let purpose =
                 KeyPurpose::from_code(row.purpose).ok_or_else(|| self.integrity("wrapped_key"))?;
+            if matches!(purpose, KeyPurpose::BoundData(_)) {
+                // Under its own KEK in the bound wrapper, not the account KEK: left as it is.
+                continue;
+            }
             let key = keys::unwrap_key(
                 self.wrapper.as_ref(),
                 keys.format,
@@ -720,6 +1094,10 @@ impl Vault {
             })?
             .ok_or_else(no_account)?;
         self.commit(tx, &tag)?;
+        if progress.complete {
+            // A bound class's old KEKs (recorded in the transaction).
+            self.destroy_retired_keks(&conn)?;
+        }
         store::checkpoint_truncate(&conn)?;
         self.advance_anchor(&tag, counter);
         if progress.complete {
@@ -746,21 +1124,27 @@ impl Vault {
             .keys
             .active_version(class)
             .ok_or_else(|| self.integrity("wrapped_key"))?;
+        let bound_class = entry.keys.is_bound(class);
         if entry.keys.versions(class) == 1 {
-            let alias = store::account(tx, &tag)?.ok_or_else(no_account)?.kek_alias;
+            let old = active;
             active = active.checked_add(1).ok_or_else(|| Error::Internal {
                 reason: "data key version overflow".to_owned(),
             })?;
-            keys::new_key(
-                crypto,
-                tx,
-                self.wrapper.as_ref(),
-                &alias,
-                &tag,
-                KeyPurpose::Data(class),
-                active,
-            )
-            .map_err(|f| self.key_failure(f))?;
+            if bound_class {
+                self.start_bound_rotation(crypto, tx, entry, class, old, active)?;
+            } else {
+                let alias = store::account(tx, &tag)?.ok_or_else(no_account)?.kek_alias;
+                keys::new_key(
+                    crypto,
+                    tx,
+                    self.wrapper.as_ref(),
+                    &alias,
+                    &tag,
+                    KeyPurpose::Data(class),
+                    active,
+                )
+                .map_err(|f| self.key_failure(f))?;
+            }
             // The cache may briefly hold a key version this transaction has not committed:
             // `with_account` drops the entry on any error, so a rolled-back version is never
             // used.
@@ -770,10 +1154,13 @@ impl Vault {
             entry.keys = Arc::new(reloaded);
         }
         let keys = Arc::clone(&entry.keys);
-        let new_key = keys
-            .data_key(class, active)
-            .ok_or_else(|| self.integrity("wrapped_key"))?;
         let rows = store::items_to_reencrypt(tx, &tag, class.code(), active, max_items)?;
+        // Asked for only when there is something to re-encrypt: a bound key may be locked.
+        let new_key = if rows.is_empty() {
+            None
+        } else {
+            Some(self.data_key(entry, class, active, KeyUse::Seal)?)
+        };
         for row in &rows {
             if !matches!(
                 check_row(crypto, entry, &row.item_id, Some(row.clone_header())),
@@ -782,9 +1169,12 @@ impl Vault {
                 return Err(self.integrity("state"));
             }
             let (namespace, name) = self.open_name(crypto, &keys, &row.item_id, &row.name)?;
-            let old_key = keys
-                .data_key(class, row.key_version)
-                .ok_or_else(|| self.integrity("value"))?;
+            let old_key = self.data_key(entry, class, row.key_version, KeyUse::Open)?;
+            let old_key = old_key.get().ok_or_else(|| self.integrity("value"))?;
+            let new_key = new_key
+                .as_ref()
+                .and_then(DataKey::get)
+                .ok_or_else(|| self.integrity("wrapped_key"))?;
             let context = ValueContext {
                 account: &tag,
                 namespace: &namespace,
@@ -820,20 +1210,84 @@ impl Vault {
         let complete = rows.len() < max_items
             || store::items_to_reencrypt(tx, &tag, class.code(), active, 1)?.is_empty();
         if complete {
-            store::delete_key_versions_except(tx, &tag, KeyPurpose::Data(class).code(), active)?;
+            let purpose = if bound_class {
+                // Each old version's KEK goes with it (destroyed after the commit).
+                for (version, _) in keys.bound_keys(class).filter(|(v, _)| *v != active) {
+                    store::add_retired_kek(tx, &format::bound_kek_alias(&tag, class, version))?;
+                }
+                KeyPurpose::BoundData(class)
+            } else {
+                KeyPurpose::Data(class)
+            };
+            store::delete_key_versions_except(tx, &tag, purpose.code(), active)?;
         }
         self.save_state(crypto, tx, entry)?;
         if complete {
-            let reloaded = keys::load(tx, self.wrapper.as_ref(), &tag)
-                .map_err(|f| self.key_failure(f))?
-                .ok_or_else(no_account)?;
-            entry.keys = Arc::new(reloaded);
+            let reloaded = Arc::new(
+                keys::load(tx, self.wrapper.as_ref(), &tag)
+                    .map_err(|f| self.key_failure(f))?
+                    .ok_or_else(no_account)?,
+            );
+            entry
+                .bound
+                .retain(|(class, version), _| reloaded.has_version(*class, *version));
+            entry.keys = reloaded;
         }
         Ok(RotationProgress {
             active_version: active,
             reencrypted: rows.len(),
             complete,
         })
+    }
+
+    /// Starts a rotation of a bound class: version `new` made in the bound wrapper (no prompt).
+    /// Re-encryption needs version `old` unlocked when the class has items; the new version
+    /// then inherits its grant (the user authenticated for this account's keys of `class`).
+    fn start_bound_rotation(
+        &self,
+        crypto: &Crypto,
+        tx: &Connection,
+        entry: &mut Account,
+        class: DataClass,
+        old: u32,
+        new: u32,
+    ) -> Result<()> {
+        let tag = entry.keys.tag;
+        let unlocked = entry
+            .bound
+            .get(&(class, old))
+            .filter(|key| self.bound_usable(class, key, KeyUse::Open))
+            .and_then(|key| match &key.access {
+                BoundAccess::Granted(grant) => Some(grant.duplicate()),
+                BoundAccess::SealOnly => None,
+            });
+        let has_items = !store::items_to_reencrypt(tx, &tag, class.code(), new, 1)?.is_empty();
+        if has_items && unlocked.is_none() {
+            return Err(Error::UserAuthenticationRequired);
+        }
+        let bound = self.bound_wrapper()?;
+        let (key, _) = keys::new_bound_key(
+            crypto,
+            tx,
+            Bound {
+                wrapper: bound.wrapper.as_ref(),
+                requirement: &bound.requirement,
+            },
+            &tag,
+            class,
+            new,
+        )
+        .map_err(|f| self.key_failure(f))?;
+        if let Some(grant) = unlocked {
+            entry.bound.insert(
+                (class, new),
+                BoundKey {
+                    key: Arc::new(keys::aes_key(&key).map_err(|f| self.key_failure(f))?),
+                    access: BoundAccess::Granted(grant),
+                },
+            );
+        }
+        Ok(())
     }
 
     /// Crypto-shreds an account: destroys its current KEK in the keystore first (every copy of
@@ -939,6 +1393,15 @@ impl Vault {
         };
         let kek_version = store::account(&conn, &tag)?.map_or(0, |row| row.kek_version);
         let current = format::kek_alias(&tag, kek_version);
+        // Bound KEKs first: the account KEK does not protect what they wrap. Without a bound
+        // wrapper they are recorded and destroyed once one is attached.
+        let bound_aliases = keys::bound_kek_aliases(&conn, &tag)?;
+        let bound_destroyed = strict && self.bound.get().is_some();
+        if let Some(bound) = self.bound.get().filter(|_| strict) {
+            for alias in &bound_aliases {
+                bound.wrapper.delete_key(alias).map_err(wrapper_error)?;
+            }
+        }
         if kek_version > 0 {
             match self.wrapper.delete_key(&current) {
                 Ok(()) => {}
@@ -955,16 +1418,25 @@ impl Vault {
                 store::add_retired_kek(&tx, &alias)?;
             }
         }
+        if !bound_destroyed {
+            for alias in &bound_aliases {
+                store::add_retired_kek(&tx, alias)?;
+            }
+        }
         store::delete_account_rows(&tx, &tag)?;
         tx.commit()?;
         self.lock_accounts().remove(&tag);
         let _ = self.wrapper.delete_anchor(&format::anchor_name(&tag));
         self.destroy_retired_keks(&conn)?;
         store::checkpoint_truncate(&conn)?;
-        self.events.emit(
-            SecurityEvent::new(SecurityEventKind::VaultAccountDeleted)
-                .with_detail("mode", if strict { "delete" } else { "reset" }),
-        );
+        let mut event = SecurityEvent::new(SecurityEventKind::VaultAccountDeleted)
+            .with_detail("mode", if strict { "delete" } else { "reset" });
+        if !bound_aliases.is_empty() {
+            let pending = store::retired_keks(&conn)?;
+            let destroyed = bound_aliases.iter().all(|alias| !pending.contains(alias));
+            event = event.with_detail("bound_keks_destroyed", destroyed.to_string());
+        }
+        self.events.emit(event);
         Ok(true)
     }
 
@@ -991,6 +1463,11 @@ impl Vault {
                 store::add_retired_kek(&tx, &alias)?;
             }
         }
+        for (tag, _) in store::account_tags(&tx)? {
+            for alias in keys::bound_kek_aliases(&tx, &tag)? {
+                store::add_retired_kek(&tx, &alias)?;
+            }
+        }
         for alias in keys::id_kek_aliases(&tx)? {
             store::add_retired_kek(&tx, &alias)?;
         }
@@ -1010,17 +1487,31 @@ impl Vault {
     /// Destroys `alias`; when the keystore refuses, records it for a later open. Returns whether
     /// it is destroyed.
     fn destroy_kek(&self, conn: &Connection, alias: &str) -> Result<bool> {
-        if self.wrapper.delete_key(alias).is_ok() {
+        if self.delete_kek(alias).is_ok() {
             return Ok(true);
         }
         store::add_retired_kek(conn, alias)?;
         Ok(false)
     }
 
+    /// Destroys the KEK `alias` in the keystore that holds it: a bound KEK in the bound wrapper
+    /// (kept on record while none is attached), any other in the account wrapper.
+    fn delete_kek(&self, alias: &str) -> std::result::Result<(), WrapperError> {
+        if !alias.starts_with(format::BOUND_KEK_ALIAS_PREFIX) {
+            return self.wrapper.delete_key(alias);
+        }
+        match self.bound.get() {
+            Some(bound) => bound.wrapper.delete_key(alias),
+            None => Err(WrapperError::Failed {
+                reason: "no bound key wrapper is attached".to_owned(),
+            }),
+        }
+    }
+
     /// Destroys every recorded KEK the keystore lets go of now.
     fn destroy_retired_keks(&self, conn: &Connection) -> Result<()> {
         for alias in store::retired_keks(conn)? {
-            if self.wrapper.delete_key(&alias).is_ok() {
+            if self.delete_kek(&alias).is_ok() {
                 store::remove_retired_kek(conn, &alias)?;
             }
         }
@@ -1110,7 +1601,7 @@ impl Vault {
                 return Err(self.integrity("rollback"));
             }
         }
-        Ok(Account { keys, state, items })
+        Ok(Account::new(keys, state, items))
     }
 
     /// The tag of `account`: a format-2 account, a format-1 account (migrated now), or a new
@@ -1139,16 +1630,29 @@ impl Vault {
         };
         let tag = format::account_tag(crypto, &id_key, account);
         if create == Create::Yes {
-            let created = keys::create(crypto, conn, self.wrapper.as_ref(), &tag)
-                .map_err(|failure| self.key_failure(failure))?;
-            self.lock_accounts().insert(
-                tag,
-                Account {
-                    keys: Arc::new(created),
-                    state: AccountState::empty(),
-                    items: HashMap::new(),
-                },
+            let created = keys::create(
+                crypto,
+                conn,
+                self.wrapper.as_ref(),
+                self.bound_for(account),
+                &tag,
+            )
+            .map_err(|failure| self.key_failure(failure))?;
+            let mut entry = Account::new(
+                Arc::new(created.keys),
+                AccountState::empty(),
+                HashMap::new(),
             );
+            for (class, version, key) in created.fresh_bound {
+                entry.bound.insert(
+                    (class, version),
+                    BoundKey {
+                        key: Arc::new(key),
+                        access: BoundAccess::SealOnly,
+                    },
+                );
+            }
+            self.lock_accounts().insert(tag, entry);
             return Ok(Some(tag));
         }
         let anchored = self.wrapper.keeps_anchors()
@@ -1271,13 +1775,15 @@ impl Vault {
         if store::account(conn, &tag)?.is_some() {
             return Err(self.integrity("account"));
         }
-        let created = keys::create(crypto, conn, self.wrapper.as_ref(), &tag)
+        // A migrated account keeps its Restricted key under its KEK, like every account that
+        // existed before a bound wrapper was attached.
+        let created = keys::create(crypto, conn, self.wrapper.as_ref(), None, &tag)
             .map_err(|failure| self.key_failure(failure))?;
-        let mut entry = Account {
-            keys: Arc::new(created),
-            state: AccountState::empty(),
-            items: HashMap::new(),
-        };
+        let mut entry = Account::new(
+            Arc::new(created.keys),
+            AccountState::empty(),
+            HashMap::new(),
+        );
         for (namespace, name, class, expires_at, value) in &plain {
             let item = ItemToStore {
                 namespace,
@@ -1307,8 +1813,14 @@ impl Vault {
         entry: &mut Account,
         item: &ItemToStore<'_>,
     ) -> Result<()> {
+        let version = entry
+            .keys
+            .active_version(item.class)
+            .ok_or_else(|| self.integrity("wrapped_key"))?;
+        let key = self.data_key(entry, item.class, version, KeyUse::Seal)?;
+        let key = key.get().ok_or_else(|| self.integrity("wrapped_key"))?;
         let counter = next_counter(entry)?;
-        let row = self.seal_item(crypto, &entry.keys, item, counter)?;
+        let row = self.seal_item(crypto, &entry.keys, key, version, item, counter)?;
         self.replace_facts(crypto, entry, &row);
         store::upsert_item(conn, &entry.keys.tag, &row)
     }
@@ -1397,8 +1909,10 @@ impl Vault {
             };
             let current = store::key_fingerprint(conn, &tag)?;
             if current.as_ref() == Some(&entry.keys.fingerprint) {
-                // Same keys: verify the state again; a failure surfaces on the next call.
-                if let Ok(verified) = self.verify(&crypto, conn, entry.keys) {
+                // Same keys: verify the state again; a failure surfaces on the next call. Bound
+                // keys the user unlocked stay unlocked.
+                if let Ok(mut verified) = self.verify(&crypto, conn, entry.keys) {
+                    verified.bound = entry.bound;
                     accounts.insert(tag, verified);
                 }
             }
@@ -1426,10 +1940,13 @@ impl Vault {
         }
     }
 
+    /// Seals `item` with `key` (the data key of its class at `key_version`).
     fn seal_item(
         &self,
         crypto: &Crypto,
         keys: &AccountKeys,
+        key: &Aes256GcmKey,
+        key_version: u32,
         item: &ItemToStore<'_>,
         counter: u64,
     ) -> Result<ItemRow> {
@@ -1440,12 +1957,6 @@ impl Vault {
             class,
             expires_at,
         } = *item;
-        let key_version = keys
-            .active_version(class)
-            .ok_or_else(|| self.integrity("wrapped_key"))?;
-        let key = keys
-            .data_key(class, key_version)
-            .ok_or_else(|| self.integrity("wrapped_key"))?;
         let item_id = format::item_id(crypto, &keys.index, namespace, name);
         let aad = format::value_aad(&ValueContext {
             account: &keys.tag,
@@ -1599,6 +2110,14 @@ fn check_row(
         }
         _ => Checked::Mismatch,
     }
+}
+
+/// Whether `class`'s policy wants an authentication for each use (a zero window).
+fn is_per_use(gate: &UnlockGate, class: DataClass) -> bool {
+    matches!(
+        gate.policy().requirement(class),
+        ClassRequirement::Recent { window } if window.is_zero()
+    )
 }
 
 fn wrapper_error(error: WrapperError) -> Error {

@@ -6,11 +6,16 @@
 //!  ├─ index key  (HMAC)                            item ids, namespace tags
 //!  ├─ names key  (AES-256-GCM)                     item names
 //!  └─ data keys  (AES-256-GCM), one per class and version
+//!
+//! bound KEK (auth-bound keystore, alias rukasec.bkek.v2.<tag>.3.<n>), one per version
+//!  └─ bound data key (AES-256-GCM) of Restricted, version n   accounts made with a bound wrapper
 //! ```
 //!
 //! Keys are random, stored only wrapped (`keys` table), and unwrapped once per account into an
 //! [`AccountKeys`] cached by the vault, so a `get` costs a SQLite read and one AES-GCM open, not a
-//! keystore round trip.
+//! keystore round trip. Bound data keys are the exception: loading an account leaves them
+//! wrapped (unwrapping one prompts the user); the vault unwraps them on request and keeps them
+//! only while the unlock gate's window lasts.
 
 use std::collections::BTreeMap;
 
@@ -19,7 +24,7 @@ use rusqlite::Connection;
 use super::DataClass;
 use super::format::{self, AccountTag, KeyPurpose};
 use super::store::{self, AccountRow, KeyRow};
-use super::wrapper::{KeyWrapper, WrapperError};
+use super::wrapper::{AuthBoundKeyWrapper, KeyAuthRequirement, KeyWrapper, WrapperError};
 use crate::crypto::{Aes256GcmKey, Crypto};
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
@@ -36,18 +41,17 @@ pub struct AccountKeys {
     pub index: SecretBytes,
     pub names: Aes256GcmKey,
     data: BTreeMap<(DataClass, u32), Aes256GcmKey>,
+    /// Bound data keys, still wrapped by the bound wrapper (`keys.wrapped`).
+    bound: BTreeMap<(DataClass, u32), Vec<u8>>,
 }
 
 impl AccountKeys {
-    /// The newest data-key version of `class`: the one new writes use.
+    /// The newest data-key version of `class` (bound or not): the one new writes use.
     pub fn active_version(&self, class: DataClass) -> Option<u32> {
-        self.data
-            .range((class, 0)..=(class, u32::MAX))
-            .next_back()
-            .map(|((_, version), _)| *version)
+        newest_version(&self.data, class).max(newest_version(&self.bound, class))
     }
 
-    /// The data key of `class` at `version`.
+    /// The data key of `class` at `version` (not a bound one: see [`AccountKeys::is_bound`]).
     pub fn data_key(&self, class: DataClass, version: u32) -> Option<&Aes256GcmKey> {
         self.data.get(&(class, version))
     }
@@ -55,8 +59,47 @@ impl AccountKeys {
     /// How many versions of `class`'s data key exist (more than one: a rotation is under way).
     pub fn versions(&self, class: DataClass) -> usize {
         self.data.range((class, 0)..=(class, u32::MAX)).count()
+            + self.bound.range((class, 0)..=(class, u32::MAX)).count()
+    }
+
+    /// Whether `class`'s data keys are bound keys (the account was made with a bound wrapper).
+    pub fn is_bound(&self, class: DataClass) -> bool {
+        self.bound
+            .range((class, 0)..=(class, u32::MAX))
+            .next()
+            .is_some()
+    }
+
+    /// The wrapped bound data keys of `class`, by version.
+    pub fn bound_keys(&self, class: DataClass) -> impl Iterator<Item = (u32, &[u8])> {
+        self.bound
+            .range((class, 0)..=(class, u32::MAX))
+            .map(|((_, version), wrapped)| (*version, wrapped.as_slice()))
+    }
+
+    /// Whether `class` has a data key of `version` (bound or not).
+    pub fn has_version(&self, class: DataClass, version: u32) -> bool {
+        self.data.contains_key(&(class, version)) || self.bound.contains_key(&(class, version))
     }
 }
+
+fn newest_version<T>(map: &BTreeMap<(DataClass, u32), T>, class: DataClass) -> Option<u32> {
+    map.range((class, 0)..=(class, u32::MAX))
+        .next_back()
+        .map(|((_, version), _)| *version)
+}
+
+/// The account's auth-bound keystore, when accounts are created with bound data keys.
+#[derive(Clone, Copy)]
+pub struct Bound<'a> {
+    /// The keystore.
+    pub wrapper: &'a dyn AuthBoundKeyWrapper,
+    /// What its keys demand (from the gate's Restricted policy).
+    pub requirement: &'a KeyAuthRequirement,
+}
+
+/// The classes whose data keys a bound account keeps in the bound wrapper.
+pub const BOUND_CLASSES: [DataClass; 1] = [DataClass::Restricted];
 
 /// Why an account's keys could not be loaded. Turned into an opaque [`Error`] plus a detailed
 /// security event by the vault.
@@ -94,8 +137,15 @@ pub fn load(
     let mut index = None;
     let mut names = None;
     let mut data = BTreeMap::new();
+    let mut bound = BTreeMap::new();
     for row in store::keys(conn, tag)? {
         let purpose = KeyPurpose::from_code(row.purpose).ok_or(KeyFailure::WrappedKeyTampered)?;
+        if let KeyPurpose::BoundData(class) = purpose {
+            // Not under the account KEK, and unwrapping it prompts: left wrapped until the user
+            // unlocks it (`Vault::unlock_bound`).
+            bound.insert((class, row.version), row.wrapped);
+            continue;
+        }
         let key = unwrap_key(wrapper, version, &account.kek_alias, tag, purpose, &row)?;
         match purpose {
             KeyPurpose::Index => index = Some(key),
@@ -103,8 +153,10 @@ pub fn load(
             KeyPurpose::Data(class) => {
                 data.insert((class, row.version), aes_key(&key)?);
             }
-            // Never in `keys` (`from_code` does not return it).
-            KeyPurpose::Id => return Err(KeyFailure::WrappedKeyTampered),
+            // Never in `keys` (`from_code` does not return it); bound keys are handled above.
+            KeyPurpose::Id | KeyPurpose::BoundData(_) => {
+                return Err(KeyFailure::WrappedKeyTampered);
+            }
         }
     }
     let (Some(index), Some(names)) = (index, names) else {
@@ -119,24 +171,36 @@ pub fn load(
         index,
         names,
         data,
+        bound,
     };
-    if DataClass::ALL
-        .iter()
-        .any(|class| keys.active_version(*class).is_none())
-    {
+    // Every class has a key; a bound class has no plain key (a plain row planted beside bound
+    // ones, or bound rows removed, is tampering, never a way back to an unbound key).
+    if DataClass::ALL.iter().any(|class| {
+        keys.active_version(*class).is_none()
+            || (keys.is_bound(*class) && newest_version(&keys.data, *class).is_some())
+    }) {
         return Err(KeyFailure::WrappedKeyTampered);
     }
     Ok(Some(keys))
 }
 
+/// A new account's keys, and the bound data keys made for it (the vault may seal with them
+/// in the call that creates the account; it never reads with them).
+pub struct Created {
+    pub keys: AccountKeys,
+    pub fresh_bound: Vec<(DataClass, u32, Aes256GcmKey)>,
+}
+
 /// Creates an account: a new KEK, the canary, an index key, a names key and a version-1 data key
-/// per class, all written in the caller's transaction, with the state of an empty account.
+/// per class (for [`BOUND_CLASSES`] in `bound` when given), all written in the caller's
+/// transaction, with the state of an empty account.
 pub fn create(
     crypto: &Crypto,
     conn: &Connection,
     wrapper: &dyn KeyWrapper,
+    bound: Option<Bound<'_>>,
     tag: &AccountTag,
-) -> Result<AccountKeys, KeyFailure> {
+) -> Result<Created, KeyFailure> {
     let kek_version = 1;
     let alias = format::kek_alias(tag, kek_version);
     wrapper.create_key(&alias).map_err(KeyFailure::Wrapper)?;
@@ -165,7 +229,15 @@ pub fn create(
         1,
     )?)?;
     let mut data = BTreeMap::new();
+    let mut bound_rows = BTreeMap::new();
+    let mut fresh_bound = Vec::new();
     for class in DataClass::ALL {
+        if let Some(bound) = bound.filter(|_| BOUND_CLASSES.contains(&class)) {
+            let (key, wrapped) = new_bound_key(crypto, conn, bound, tag, class, 1)?;
+            bound_rows.insert((class, 1), wrapped);
+            fresh_bound.push((class, 1, aes_key(&key)?));
+            continue;
+        }
         let key = new_key(
             crypto,
             conn,
@@ -184,15 +256,56 @@ pub fn create(
         &format::AccountState::empty().encode(crypto, &state, tag),
     )?;
     let fingerprint = store::key_fingerprint(conn, tag)?.ok_or(KeyFailure::WrappedKeyTampered)?;
-    Ok(AccountKeys {
-        tag: *tag,
-        format: format::FORMAT_VERSION,
-        state,
-        fingerprint,
-        index,
-        names,
-        data,
+    Ok(Created {
+        keys: AccountKeys {
+            tag: *tag,
+            format: format::FORMAT_VERSION,
+            state,
+            fingerprint,
+            index,
+            names,
+            data,
+            bound: bound_rows,
+        },
+        fresh_bound,
     })
+}
+
+/// Makes a random data key of `class` and `version` bound to the user: a new KEK in the bound
+/// wrapper ([`format::bound_kek_alias`]), the key wrapped under it (no prompt) and stored as a
+/// [`KeyPurpose::BoundData`] row. Returns the key and its wrapped form.
+pub fn new_bound_key(
+    crypto: &Crypto,
+    conn: &Connection,
+    bound: Bound<'_>,
+    tag: &AccountTag,
+    class: DataClass,
+    version: u32,
+) -> Result<(SecretBytes, Vec<u8>), KeyFailure> {
+    let alias = format::bound_kek_alias(tag, class, version);
+    bound
+        .wrapper
+        .create_key(&alias, bound.requirement)
+        .map_err(KeyFailure::Wrapper)?;
+    let key = crypto.random_secret(32)?;
+    let purpose = KeyPurpose::BoundData(class);
+    let wrapped = bound
+        .wrapper
+        .wrap(
+            &alias,
+            &format::key_payload(format::FORMAT_VERSION, tag, purpose, version, &key),
+        )
+        .map_err(KeyFailure::Wrapper)?;
+    store::upsert_key(
+        conn,
+        tag,
+        &KeyRow {
+            purpose: purpose.code(),
+            version,
+            wrapped: wrapped.clone(),
+        },
+    )?;
+    Ok((key, wrapped))
 }
 
 /// Makes a random key, stores it wrapped, returns it.
@@ -235,6 +348,24 @@ fn check_canary(
         Err(WrapperError::KeyNotFound) => Err(KeyFailure::KekMissing),
         Err(other) => Err(KeyFailure::Wrapper(other)),
     }
+}
+
+/// The alias of every bound KEK the account ever had: versions 1 to the newest of each bound
+/// class (older versions' KEKs were destroyed by rotations, or are recorded to be).
+pub fn bound_kek_aliases(conn: &Connection, tag: &AccountTag) -> Result<Vec<String>> {
+    let mut newest: BTreeMap<DataClass, u32> = BTreeMap::new();
+    for row in store::keys(conn, tag)? {
+        if let Some(KeyPurpose::BoundData(class)) = KeyPurpose::from_code(row.purpose) {
+            let entry = newest.entry(class).or_default();
+            *entry = (*entry).max(row.version);
+        }
+    }
+    Ok(newest
+        .into_iter()
+        .flat_map(|(class, newest)| {
+            (1..=newest).map(move |version| format::bound_kek_alias(tag, class, version))
+        })
+        .collect())
 }
 
 /// Unwraps a `keys` row and checks its payload names this row.

@@ -36,7 +36,7 @@ pub use event_journal::{
 };
 pub use handle::{Clock, MAX_ID_LEN, MAX_VALUE_LEN, PutItem, RotationProgress, SystemClock, Vault};
 pub use store::{DATABASE_FILE, SCHEMA};
-pub use wrapper::{KeyWrapper, WrapperError};
+pub use wrapper::{AuthBoundKeyWrapper, KeyAuthRequirement, KeyWrapper, WrapperError};
 
 /// The vault's AEAD layer, exposed for known-answer tests against the Wycheproof vectors.
 pub mod aead {

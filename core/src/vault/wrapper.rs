@@ -1,6 +1,11 @@
-//! The key wrapper: the platform keystore seen from the core.
+//! The key wrappers: the platform keystore seen from the core. [`KeyWrapper`] for keys the app
+//! may use at any time, [`AuthBoundKeyWrapper`] for keys the keystore itself releases only to
+//! an authenticated user.
+
+use std::time::Duration;
 
 use crate::secret::SecretBytes;
+use crate::unlock::{AuthMethod, AuthRequest, AuthenticatedUseFuture};
 
 /// Wraps and unwraps keys with a key-encryption key (KEK) that lives in a keystore and never
 /// leaves it: Android Keystore / StrongBox, iOS Secure Enclave or Keychain, the desktop's
@@ -57,6 +62,73 @@ pub trait KeyWrapper: Send + Sync {
     fn delete_anchor(&self, _name: &str) -> Result<(), WrapperError> {
         Ok(())
     }
+}
+
+/// What a key of an [`AuthBoundKeyWrapper`] demands before the keystore unwraps with it: the
+/// unlock policy's methods and window for the class it protects (Restricted), so the platform
+/// enforces what the core's gate decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyAuthRequirement {
+    /// The methods that may authenticate a use (Android `BIOMETRIC_STRONG` for
+    /// [`AuthMethod::StrongBiometric`], `DEVICE_CREDENTIAL`; iOS `.biometryCurrentSet`,
+    /// `.devicePasscode`).
+    pub methods: Vec<AuthMethod>,
+    /// How long one authentication lets the key be used; `Duration::ZERO`: every use
+    /// authenticates (Android `setUserAuthenticationParameters(0, …)` with a `CryptoObject`).
+    pub validity: Duration,
+}
+
+/// A keystore whose keys unwrap only for an authenticated user: an Android Keystore key made
+/// with `setUserAuthenticationParameters(validity, BIOMETRIC_STRONG)` (unwrapped inside
+/// BiometricPrompt with a `CryptoObject`), a Secure Enclave key with `.biometryCurrentSet`
+/// (ECIES: wrapping with the public key needs no prompt, unwrapping prompts). Implemented by
+/// the app's platform glue; the vault wraps Restricted data keys with it
+/// ([`Vault::attach_unlock_gate_with_bound_keys`](super::Vault::attach_unlock_gate_with_bound_keys)).
+///
+/// Wrapping never prompts; unwrapping prompts and unwraps in one platform operation, run by the
+/// core under the unlock gate's policy (lockout, failure counting, events, allowed methods).
+/// Implementations must be safe to call from several threads and must not call the vault back.
+pub trait AuthBoundKeyWrapper: Send + Sync {
+    /// Creates a new KEK under `alias` that demands `requirement` for every unwrap, replacing
+    /// any key already there. Needs no prompt.
+    ///
+    /// # Errors
+    /// [`WrapperError::Failed`] when the keystore cannot make such a key (for example no
+    /// biometric is enrolled).
+    fn create_key(&self, alias: &str, requirement: &KeyAuthRequirement)
+    -> Result<(), WrapperError>;
+
+    /// Encrypts `key` under the KEK `alias`, without a prompt. The output format is the
+    /// wrapper's own.
+    ///
+    /// # Errors
+    /// [`WrapperError::KeyNotFound`] when there is no KEK under `alias`; others as the keystore
+    /// fails.
+    fn wrap(&self, alias: &str, key: &SecretBytes) -> Result<Vec<u8>, WrapperError>;
+
+    /// Prompts as `request` says (its reason, class and allowed methods) and decrypts what
+    /// [`AuthBoundKeyWrapper::wrap`] returned, in one platform operation. Resolves to the
+    /// method the user authenticated with and the key, or to how the prompt ended without it
+    /// ([`AuthenticatedUse::Refused`](crate::unlock::AuthenticatedUse::Refused): cancelled,
+    /// failed, locked out, not enrolled, unavailable, key invalidated).
+    ///
+    /// # Errors
+    /// [`WrapperError::KeyNotFound`] when there is no KEK under `alias`,
+    /// [`WrapperError::Rejected`] when it does not open `wrapped` (another key, tampered bytes),
+    /// [`WrapperError::KeyInvalidated`] when the platform invalidated it (also fine as a
+    /// refused outcome), [`WrapperError::Failed`] otherwise.
+    fn unwrap(
+        &self,
+        alias: &str,
+        wrapped: Vec<u8>,
+        request: AuthRequest,
+    ) -> AuthenticatedUseFuture<'_, SecretBytes, WrapperError>;
+
+    /// Destroys the KEK `alias`. Deleting a missing key is not an error.
+    ///
+    /// # Errors
+    /// As the keystore fails.
+    fn delete_key(&self, alias: &str) -> Result<(), WrapperError>;
 }
 
 /// How a key wrapper failed. Holds no key material.
