@@ -27,6 +27,7 @@ macro_rules! display_as_redacted_debug {
 
 #[cfg(target_os = "android")]
 mod android;
+mod bound_keys;
 mod error;
 #[cfg(test)]
 mod errors_doc;
@@ -42,6 +43,7 @@ mod tls;
 mod unlock;
 mod vault;
 
+pub use bound_keys::{AuthBoundKeyWrapper, KeyAuthRequirement, PromptedUnwrap};
 pub use error::RukaSecError;
 pub use events::{
     AnomalyDetector, AnomalyRules, EventJournal, EventStats, EventSubscription, JournalEntry,

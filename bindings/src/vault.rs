@@ -10,6 +10,7 @@ use rukasec_core::secret::SecretBytes;
 use rukasec_core::vault as core;
 
 use crate::EventJournal;
+use crate::bound_keys::{AuthBoundKeyWrapper, ForeignAuthBoundKeyWrapper};
 use crate::guard::{guard_future, guard_with};
 use crate::numbers;
 use crate::unlock::{Authenticator, ForeignAuthenticator, UnlockGate, UnlockPolicy};
@@ -475,10 +476,21 @@ impl Vault {
         let Some(class) = class else {
             return Ok(None);
         };
-        // At once when the class is open; otherwise one prompt, shared with concurrent reads.
         let reason = format!("Unlock {class} data");
-        let unlocked: Result<_, VaultError> =
-            guard_future(async { gate.unlock(class, Some(&account), &reason).await }).await;
+        let ids = (account.clone(), class);
+        let bound = self
+            .off_the_caller_thread(move |vault| guard_with(|| vault.0.has_bound_key(&ids.0, ids.1)))
+            .await?;
+        // A bound key: the keystore's own prompt unwraps it. Otherwise at once when the class
+        // is open, else one prompt shared with concurrent reads.
+        let unlocked: Result<_, VaultError> = guard_future(async {
+            if bound {
+                self.0.unlock_bound(&account, class, &reason).await
+            } else {
+                gate.unlock(class, Some(&account), &reason).await
+            }
+        })
+        .await;
         let grant = unlocked?;
         self.off_the_caller_thread(move |vault| {
             guard_with(|| {
@@ -488,6 +500,21 @@ impl Vault {
                     // The app asked for the value: it gets its own copy.
                     .map(|value| value.map(|secret| secret.expose_secret().to_vec()))
             })
+        })
+        .await
+    }
+
+    /// Shows the bound keystore's prompt (`reason`) for `account`'s Restricted key, so that
+    /// the next blocking reads and writes of its Restricted items work: for the policy's
+    /// Restricted window, or for one read when it is 0. Throws `UserCancelled`,
+    /// `AuthenticationFailed`, `LockedOut`, `KeyInvalidated`, `UserAuthenticationRequired`;
+    /// `InvalidInput` when the account has no bound key (see `hasBoundKey`).
+    pub async fn unlock_bound(&self, account: String, reason: String) -> Result<(), VaultError> {
+        guard_future(async {
+            self.0
+                .unlock_bound(&account, core::DataClass::Restricted, &reason)
+                .await
+                .map(|_grant| ())
         })
         .await
     }
@@ -717,6 +744,40 @@ impl Vault {
             self.0.attach_unlock_gate(Arc::clone(&gate))?;
             Ok::<_, Error>(Arc::new(UnlockGate(gate)))
         })
+    }
+
+    /// `enableUnlock`, and keeps the Restricted data keys of accounts created from now on in
+    /// `boundWrapper`, a keystore that unwraps only for an authenticated user (its
+    /// `KeyAuthRequirement` is the policy's Restricted methods and window). Their Restricted
+    /// items are then readable only after the keystore's own prompt: `getAsync` and
+    /// `unlockBound` show it; a blocking read or write without it throws
+    /// `UserAuthenticationRequired`, even after an `Authenticator` prompt. Accounts that exist
+    /// already keep their keys as they are. Throws `InvalidInput` when a gate is attached already.
+    pub fn enable_unlock_with_bound_keys(
+        &self,
+        policy: UnlockPolicy,
+        authenticator: Arc<dyn Authenticator>,
+        bound_wrapper: Arc<dyn AuthBoundKeyWrapper>,
+    ) -> Result<Arc<UnlockGate>, VaultError> {
+        guard_with(|| {
+            let gate = Arc::new(rukasec_core::unlock::UnlockGate::new(
+                policy.try_into()?,
+                Some(Arc::new(ForeignAuthenticator(authenticator))),
+                Arc::new(rukasec_core::vault::VaultAttemptStore::new(&self.0)),
+                self.0.events(),
+            )?);
+            self.0.attach_unlock_gate_with_bound_keys(
+                Arc::clone(&gate),
+                Arc::new(ForeignAuthBoundKeyWrapper(bound_wrapper)),
+            )?;
+            Ok::<_, Error>(Arc::new(UnlockGate(gate)))
+        })
+    }
+
+    /// Whether `account`'s Restricted data is under a bound key (see
+    /// `enableUnlockWithBoundKeys`); `false` for an account that does not exist.
+    pub fn has_bound_key(&self, account: String) -> Result<bool, VaultError> {
+        guard_with(|| self.0.has_bound_key(&account, core::DataClass::Restricted))
     }
 
     /// Whether the keystore behind this vault keeps its keys in hardware.
