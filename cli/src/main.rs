@@ -18,6 +18,7 @@ mod demo_vault;
 mod events;
 mod failure;
 mod fetch;
+mod journal;
 mod keys;
 mod otp;
 mod pin;
@@ -132,6 +133,10 @@ enum Command {
         exit_codes!()
     ))]
     Hotp(otp::HotpArgs),
+    /// Print the security events a vault's journal kept, oldest first: `SEQ TIME SEVERITY KIND
+    /// key=value ...`. Every `rukasec vault` command records its events there.
+    #[command(after_help = exit_codes!())]
+    Events(journal::EventsArgs),
 }
 
 fn main() -> ExitCode {
@@ -149,6 +154,7 @@ fn main() -> ExitCode {
         Command::Dpop(args) => sign::dpop(args, &mut out),
         Command::Totp(args) => otp::totp(args, &mut out),
         Command::Hotp(args) => otp::hotp(args, &mut out),
+        Command::Events(args) => journal::run(args, &mut out),
     };
     let result = result.and_then(|()| out.flush().map_err(Failure::from));
     match result {

@@ -22,7 +22,7 @@ use rukasec_core::events::EventBus;
 use rukasec_core::secret::SecretBytes;
 use rukasec_core::unlock::{Authenticator, UnlockGate, UnlockGrant};
 use rukasec_core::vault::wrappers::FileKeyWrapper;
-use rukasec_core::vault::{DataClass, MAX_VALUE_LEN, Vault};
+use rukasec_core::vault::{DEFAULT_JOURNAL_CAPACITY, DataClass, MAX_VALUE_LEN, Vault};
 use rukasec_core::{Error, RukaSec};
 
 use crate::failure::{self, Failure};
@@ -157,6 +157,10 @@ pub fn run(args: VaultArgs, out: &mut impl Write) -> Result<(), Failure> {
         .open_vault(&args.dir, Arc::new(wrapper))
         .map_err(|e| Failure::from(e).context(args.dir.display()))?;
     let vault = Arc::new(vault);
+    // This command's events go to the vault's journal (`rukasec events`), delivered before the
+    // process ends whatever the outcome.
+    let _journal = vault.event_journal(DEFAULT_JOURNAL_CAPACITY);
+    let _flush = FlushOnDrop(vault.events());
     let account = args.account.as_str();
     let unlocks = matches!(
         args.command,
@@ -179,12 +183,12 @@ pub fn run(args: VaultArgs, out: &mut impl Write) -> Result<(), Failure> {
         _ => (Pin::NotGiven, None),
     };
     // Always a gate: without --unlock-with it has no authenticator, and only classes that
-    // need nothing (public) can be read. This process's events have no listener.
+    // need nothing (public) can be read. Its events are journaled with the vault's.
     let gate = Arc::new(UnlockGate::new(
         unlock::cli_policy(),
         authenticator,
         Arc::new(AccountAttemptStore::new(&vault, account)),
-        Arc::new(EventBus::new(None)),
+        vault.events(),
     )?);
     vault.attach_unlock_gate(Arc::clone(&gate))?;
     match args.command {
@@ -388,6 +392,16 @@ fn rotate_dek(
         )?;
     }
     Ok(())
+}
+
+/// Delivers the events emitted so far (to the journal) when the command ends.
+struct FlushOnDrop(Arc<EventBus>);
+
+impl Drop for FlushOnDrop {
+    fn drop(&mut self) {
+        // A journal that cannot keep up within this long loses the rest, as a slow listener.
+        let _ = self.0.flush(Duration::from_secs(5));
+    }
 }
 
 fn key_file(path: &Path) -> Result<FileKeyWrapper, Failure> {

@@ -529,3 +529,66 @@ fn the_verifier_is_the_documented_pbkdf2_record_and_holds_no_pin() {
         [[1].as_slice(), &2u32.to_be_bytes(), &[0; 4], &[0; 8]].concat()
     );
 }
+
+#[test]
+fn rukasec_events_prints_what_the_vault_commands_journaled_and_acknowledges_it() {
+    let f = Fixture::new();
+    f.put("token", "restricted");
+    f.set_pin(None, &f.pin);
+    for _ in 0..5 {
+        f.vault(Some(&f.wrong), &["get", "token"]);
+    }
+    let events = |extra: &[&str]| {
+        let dir = f.vault_dir();
+        let mut args = vec![
+            "events",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--kek-file",
+            f.key.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let output = rukasec(&args);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert_no_pin(&output);
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let listed = events(&[]);
+    let lines: Vec<&str> = listed.lines().collect();
+    let failed: Vec<&&str> = lines
+        .iter()
+        .filter(|line| line.contains(" warning unlock_failed "))
+        .collect();
+    assert_eq!(failed.len(), 5, "{listed}");
+    assert!(
+        failed[4].contains(" failures=5 ") && failed[4].ends_with(" limit=5"),
+        "{listed}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains(" error unlock_locked_out ") && line.contains("by=rukasec")),
+        "{listed}"
+    );
+    // `SEQ TIME ...`, oldest first.
+    let seqs: Vec<u64> = lines
+        .iter()
+        .map(|line| line.split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(seqs.windows(2).all(|pair| pair[0] < pair[1]), "{listed}");
+    assert!(
+        lines[0].split(' ').nth(1).unwrap().ends_with('Z'),
+        "{listed}"
+    );
+
+    let last = seqs.last().unwrap().to_string();
+    let after = events(&["--acknowledge", &last]);
+    assert!(
+        after.starts_with(&format!(
+            "acknowledged {} entries up to {last}\n",
+            seqs.len()
+        )),
+        "{after}"
+    );
+    assert!(after.ends_with("no events\n"), "{after}");
+}
