@@ -92,6 +92,9 @@ pub enum SecurityEventKind {
     /// Anomaly rule: the request rate rose far above its recent average. `details`:
     /// `requests`, `window_s`, `baseline`.
     RequestRateAnomaly,
+    /// This device's clock is a minute or more off the servers' `Date` headers; RukaSec's
+    /// client signs with the servers' time. `details`: `skew_s` (server minus device), `host`.
+    ClockSkewDetected,
     /// A kind this version of the bindings does not know yet. `details["kind"]` names it.
     Other,
 }
@@ -147,6 +150,7 @@ impl From<&core::SecurityEvent> for SecurityEvent {
                 SecurityEventKind::AuthenticationFailureBurst
             }
             core::SecurityEventKind::RequestRateAnomaly => SecurityEventKind::RequestRateAnomaly,
+            core::SecurityEventKind::ClockSkewDetected => SecurityEventKind::ClockSkewDetected,
             other => {
                 details.insert("kind".to_owned(), other.as_str().to_owned());
                 SecurityEventKind::Other

@@ -290,6 +290,27 @@ impl HttpsClient {
         .await
     }
 
+    /// How far this device's clock is from the servers' (server minus device, milliseconds),
+    /// measured from the `Date` headers of this client's responses (the median of the last
+    /// five); `null`/`nil` before the first response.
+    pub fn clock_skew_ms(&self) -> Result<Option<i64>, TlsError> {
+        guard_with(|| Ok::<_, Error>(self.0.clock_skew_ms()))
+    }
+
+    /// The servers' time now, Unix milliseconds: the device's clock corrected by
+    /// `clockSkewMs`. Signatures this client makes are `created` at it; compute TOTP codes at
+    /// it too (`Totp.codeAt(serverTimeUnixMs() / 1000)`).
+    pub fn server_time_unix_ms(&self) -> Result<i64, TlsError> {
+        guard_with(|| {
+            let since = self
+                .0
+                .server_now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            Ok::<_, Error>(i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
+        })
+    }
+
     /// Replaces the pin policy; the next request uses new connections verified under it.
     pub fn set_policy(&self, policy: Arc<PinPolicy>) -> Result<(), TlsError> {
         guard_with(|| self.0.set_policy(policy.0.clone()))

@@ -901,3 +901,55 @@ fn check_chain_normalises_the_host_and_never_lets_a_variant_pass_unpinned() {
         );
     }
 }
+
+#[test]
+fn a_server_clock_ten_minutes_behind_is_measured_reported_once_and_used_for_signatures() {
+    let world = World::new();
+    let client = world.client(pinned(HOST, world.leaf_pin()));
+    assert_eq!(client.clock_skew_ms(), None);
+    // A server in step: measured, not reported.
+    get(&client, &world.url("/hello")).unwrap();
+    assert!(client.clock_skew_ms().unwrap().abs() <= 2_000);
+    for _ in 0..5 {
+        get(&client, &world.url("/date?offset=-600")).unwrap();
+    }
+    let skew = client.clock_skew_ms().unwrap();
+    assert!((-602_000..=-598_000).contains(&skew), "{skew}");
+    let reports = world.events_of(SecurityEventKind::ClockSkewDetected);
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    let reported: i64 = reports[0].details["skew_s"].parse().unwrap();
+    assert!((-602..=-598).contains(&reported), "{reported}");
+    assert_eq!(reports[0].details["host"], HOST);
+
+    // A signed request is `created` at the servers' time, not the device's.
+    let key = rukasec_core::signing::SoftwareKey::generate().unwrap();
+    runtime()
+        .block_on(client.send_signed(
+            HttpRequest::get(world.url("/signed")),
+            &key,
+            &rukasec_core::signing::SignOptions::new("k1"),
+        ))
+        .unwrap();
+    let seen = wait_for_requests(&world, "/signed", 1);
+    let input = seen[0]
+        .headers
+        .iter()
+        .find(|(name, _)| name == "signature-input")
+        .map(|(_, value)| value.clone())
+        .unwrap();
+    let created: u64 = input
+        .split(";created=")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        (now - 603..=now - 597).contains(&created),
+        "created {created}, now {now}"
+    );
+}

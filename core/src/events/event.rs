@@ -113,6 +113,10 @@ pub enum SecurityEventKind {
     /// A server answered 401 or 403: the credential, token or signature was not accepted.
     /// `details`: `host`, `status`, and `credential` (its id) when the request carried one.
     AuthenticationRejected,
+    /// This device's clock is off from the servers' (their `Date` headers) by a minute or more;
+    /// signatures made through RukaSec's client use the servers' time. `details`: `skew_s`
+    /// (server minus device, seconds), `host`.
+    ClockSkewDetected,
 }
 
 impl SecurityEventKind {
@@ -146,11 +150,12 @@ impl SecurityEventKind {
             Self::CredentialRotationDue => "credential_rotation_due",
             Self::RateLimited => "rate_limited",
             Self::AuthenticationRejected => "authentication_rejected",
+            Self::ClockSkewDetected => "clock_skew_detected",
         }
     }
 
     /// Every kind.
-    pub const ALL: [Self; 27] = [
+    pub const ALL: [Self; 28] = [
         Self::SelfTestPassed,
         Self::SelfTestFailed,
         Self::CryptoRefused,
@@ -178,6 +183,7 @@ impl SecurityEventKind {
         Self::CredentialRotationDue,
         Self::RateLimited,
         Self::AuthenticationRejected,
+        Self::ClockSkewDetected,
     ];
 
     /// The kind named `name` ([`SecurityEventKind::as_str`]).
@@ -203,7 +209,8 @@ impl SecurityEventKind {
             | Self::UnlockFailed
             | Self::CredentialRotationDue
             | Self::RateLimited
-            | Self::AuthenticationRejected => Severity::Warning,
+            | Self::AuthenticationRejected
+            | Self::ClockSkewDetected => Severity::Warning,
             Self::SelfTestFailed
             | Self::VaultIntegrityFailure
             | Self::UnlockCounterTampered
@@ -290,7 +297,8 @@ mod tests {
             | K::RequestRateAnomaly
             | K::CredentialRotationDue
             | K::RateLimited
-            | K::AuthenticationRejected => SecurityEventKind::ALL.contains(&kind),
+            | K::AuthenticationRejected
+            | K::ClockSkewDetected => SecurityEventKind::ALL.contains(&kind),
         }
     }
 

@@ -31,7 +31,9 @@ use super::verifier::{CryptoRefusedError, PinMismatchError, classify};
 use crate::crypto::Crypto;
 use crate::error::{Error, Result, TlsFailure};
 use crate::events::{AnomalyDetector, EventBus, SecurityEvent, SecurityEventKind};
-use crate::monitor::{CredentialStore, RateLimit, RateLimitMode, RateLimiter, parse_retry_after};
+use crate::monitor::{
+    ClockSkew, CredentialStore, RateLimit, RateLimitMode, RateLimiter, parse_retry_after,
+};
 use crate::redact::is_sensitive_header;
 use crate::signing::{AuthBoundKey, RequestSigner, SignOptions, sign_request};
 use crate::unlock::UnlockGrant;
@@ -163,6 +165,8 @@ struct Shared {
     limiter: RateLimiter,
     /// Told about every request sent, when attached.
     anomaly: std::sync::OnceLock<Arc<AnomalyDetector>>,
+    /// This device's clock against the servers' `Date` headers.
+    skew: ClockSkew,
 }
 
 /// One policy's configuration: the pin checker and the connection pool built on it.
@@ -211,8 +215,22 @@ impl HttpsClient {
                 flushing: tokio::sync::Mutex::new(()),
                 ports: Mutex::new(HashMap::new()),
                 anomaly: std::sync::OnceLock::new(),
+                skew: ClockSkew::new(),
             }),
         })
+    }
+
+    /// How far this device's clock is from the servers' (server minus device, milliseconds),
+    /// as measured from their `Date` headers (see [`ClockSkew`]); `None` before any response.
+    pub fn clock_skew_ms(&self) -> Option<i64> {
+        self.shared.skew.skew_ms()
+    }
+
+    /// The servers' time now: the device's clock corrected by [`HttpsClient::clock_skew_ms`].
+    /// The `created` of the signatures this client makes, and the time to compute TOTP codes
+    /// at (`otp::Totp::code_at`).
+    pub fn server_now(&self) -> SystemTime {
+        self.shared.skew.corrected(SystemTime::now())
     }
 
     /// Tells `detector` about every request this client sends from now on (its request-rate
@@ -425,7 +443,7 @@ impl HttpsClient {
         options: &SignOptions,
     ) -> Result<HttpResponse> {
         let crypto = Crypto::get()?;
-        sign_request(&crypto, signer, &request, options, SystemTime::now())?.apply(&mut request);
+        sign_request(&crypto, signer, &request, options, self.server_now())?.apply(&mut request);
         self.send_on(request, Pool::Signed, None).await
     }
 
@@ -442,7 +460,7 @@ impl HttpsClient {
         options: &SignOptions,
         reason: &str,
     ) -> Result<HttpResponse> {
-        key.sign_request(&request, options, SystemTime::now(), reason)
+        key.sign_request(&request, options, self.server_now(), reason)
             .await?
             .apply(&mut request);
         self.send_on(request, Pool::Signed, None).await
@@ -724,6 +742,20 @@ impl Shared {
             .ok()
             .and_then(|url| url.host_str().map(str::to_owned))
             .unwrap_or_default();
+        if let Some(date) = response
+            .headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("date"))
+            .map(|(_, value)| value)
+            && let Some(update) = self.skew.observe(date, SystemTime::now())
+            && update.report
+        {
+            self.events.emit(
+                SecurityEvent::new(SecurityEventKind::ClockSkewDetected)
+                    .with_detail("skew_s", (update.skew_ms / 1_000).to_string())
+                    .with_detail("host", host.clone()),
+            );
+        }
         match response.status {
             401 | 403 => {
                 let mut event = SecurityEvent::new(SecurityEventKind::AuthenticationRejected)

@@ -408,6 +408,20 @@ async fn respond(
                 .collect();
             reply(code, format!("status {code}\n").into_bytes(), &headers)
         }
+        // A server whose clock is `offset` seconds (signed) from this machine's.
+        "/date" => {
+            let offset = param("offset")
+                .and_then(|value| value.parse::<i64>().ok())
+                .unwrap_or(0);
+            let now = std::time::SystemTime::now();
+            let at = if offset >= 0 {
+                now + std::time::Duration::from_secs(offset.unsigned_abs())
+            } else {
+                now - std::time::Duration::from_secs(offset.unsigned_abs())
+            };
+            let date = httpdate::fmt_http_date(at);
+            reply(200, b"dated\n".to_vec(), &[("date", date.as_str())])
+        }
         // Promises more than it sends: the connection ends inside the body.
         "/truncated" => reply(200, b"only part".to_vec(), &[("content-length", "1000")]),
         _ => reply(200, b"hello from the rukasec test server\n".to_vec(), &[]),

@@ -70,6 +70,13 @@ final class BrokenAuthBoundSigner: AuthBoundSigner, @unchecked Sendable {
 }
 
 final class AuthBoundSigningTests: XCTestCase {
+    /// The test server's peer may close a TLS connection mid-write: ignore SIGPIPE, as an app
+    /// host does (see `TlsTests.setUp`).
+    override class func setUp() {
+        super.setUp()
+        signal(SIGPIPE, SIG_IGN)
+    }
+
     private var dir: URL!
     private var core: RukaSec!
     private let strong = AuthOutcome.success(method: .strongBiometric)

@@ -124,6 +124,27 @@ final class TlsTests: XCTestCase {
                                   expiresUnixMs: nil, enforce: true, reportUri: nil)])
     }
 
+    func testAServerClockTenMinutesBehindIsMeasuredReportedAndUsed() async throws {
+        let server = try TestTlsServer.start(tls12Only: false)
+        let core = try RukaSec(listener: nil)
+        let client = try core.httpsClient(options: options(server), policy: policy(server, pin: server.leafPin()))
+        XCTAssertNil(try client.clockSkewMs())
+        let subscription = try core.subscribeEvents(capacity: 16)
+        let request = HttpRequest(method: "GET", url: server.url(path: "/date?offset=-600"))
+        for _ in 0..<3 { _ = try await withTimeout { try await client.send(request: request) } }
+        let skew = try XCTUnwrap(try client.clockSkewMs())
+        XCTAssertTrue((-602_000 ... -598_000).contains(skew), "\(skew)")
+        let behind = Int64(Date().timeIntervalSince1970 * 1000) - (try client.serverTimeUnixMs())
+        XCTAssertTrue((597_000 ... 603_000).contains(behind), "\(behind)")
+        let report = try await withTimeout { () async throws -> SecurityEvent? in
+            while let event = try await subscription.next() {
+                if event.kind == .clockSkewDetected { return event }
+            }
+            return nil
+        }
+        XCTAssertEqual(report?.details["host"], server.host())
+    }
+
     func testPinMismatchThrowsAndReachesTheListener() async throws {
         let server = try TestTlsServer.start(tls12Only: false)
         let listener = RecordingListener()

@@ -88,6 +88,21 @@ class TlsTest {
     }
 
     @Test
+    fun `a server clock ten minutes behind is measured, reported and used for the server time`() {
+        core.httpsClient(options(), policy(server.leafPin())).use { client ->
+            assertEquals(null, client.clockSkewMs())
+            repeat(3) { await { client.send(HttpRequest("GET", server.url("/date?offset=-600"))) } }
+            val skew = client.clockSkewMs()!!
+            assertTrue(skew in -602_000L..-598_000L, "$skew")
+            val behind = System.currentTimeMillis() - client.serverTimeUnixMs()
+            assertTrue(behind in 597_000L..603_000L, "$behind")
+            val report = events(SecurityEventKind.CLOCK_SKEW_DETECTED).single()
+            assertEquals(server.host(), report.details["host"])
+            assertTrue(report.details["skew_s"]!!.toLong() in -602L..-598L, "${report.details}")
+        }
+    }
+
+    @Test
     fun `a pin mismatch throws PinMismatch, emits PIN_MISMATCH, and setPolicy recovers`() {
         core.httpsClient(options(), policy(OTHER_PIN)).use { client ->
             val error = assertThrows<TlsException.PinMismatch> { await { client.send(HttpRequest("GET", server.url("/"))) } }
