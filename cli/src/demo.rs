@@ -6,7 +6,8 @@
 //! bundle and check the pins agree, and propose a pin set with a backup key; then the
 //! encrypted vault (`demo_vault.rs`); then pinned TLS against a local HTTPS server
 //! (`demo_tls.rs`); signed requests (`demo_signing.rs`); unlocking: a policy per class, a
-//! cancelled prompt, an unlock, a lockout (`demo_unlock.rs`). Later work adds monitoring.
+//! cancelled prompt, an unlock, a lockout (`demo_unlock.rs`); API hygiene: TOTP, credentials
+//! per environment, rate limits, alerts, clock skew, the event journal (`demo_hygiene.rs`).
 
 use std::io::Write;
 use std::sync::Arc;
@@ -122,6 +123,14 @@ pub fn run(out: &mut impl Write) -> Result<(), Failure> {
          attempts"
     )?;
     let unlock_stats = crate::demo_unlock::run(&log, out)?;
+    log.print_new(&core, out)?;
+
+    writeln!(
+        out,
+        "\n[7] API hygiene: TOTP, credentials per environment, rate limits and Retry-After, \
+         failed-authentication alerts, clock skew, the event journal"
+    )?;
+    crate::demo_hygiene::run(&core, &log, out)?;
     log.print_new(&core, out)?;
 
     // The unlock step's events went through a bus of its own (see demo_unlock.rs).

@@ -167,6 +167,15 @@ pub fn pinned(pins: &[SpkiPin], enforced: bool) -> Result<PinPolicy, Failure> {
     Ok(PinPolicy::new(vec![domain])?)
 }
 
+/// The pin of `server`'s leaf certificate.
+pub fn leaf_pin(core: &RukaSec, server: &TestServer) -> Result<SpkiPin, Failure> {
+    let chain = server.chain_der();
+    let leaf = chain
+        .first()
+        .ok_or_else(|| failed("the server sends no certificate"))?;
+    Ok(core.spki_sha256_pin(leaf)?)
+}
+
 /// The pin of a fresh key that no certificate of the server uses.
 pub fn spare_pin(core: &RukaSec, name: &str) -> Result<SpkiPin, Failure> {
     let key = KeyPair::generate().map_err(|e| failed(&format!("{name} key: {e}")))?;

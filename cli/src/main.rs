@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod demo;
+mod demo_hygiene;
 mod demo_signing;
 mod demo_tls;
 mod demo_unlock;

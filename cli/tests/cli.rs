@@ -243,6 +243,22 @@ fn version_self_test_and_demo_run() {
         "event: vault_locked [Info] why=background",
         "event: unlock_failed [Warning] class=restricted failures=3 limit=3",
         "event: unlock_locked_out [Error] by=rukasec until_ms=",
+        "[7] API hygiene",
+        "TOTP (RFC 6238, SHA-1, 8 digits) at t=59: 94287082; verified: accepted (step 1); \
+         the same code again: replayed, refused",
+        "the sandbox key to the production host: refused before sending",
+        "GET /v1/balance with payments-live (3 of 3 the limit allows at once): HTTP/2.0 200 OK",
+        "a 4th at once: refused by the client-side limit, retry after",
+        "reports-live again: paused, not sent",
+        "event: rate_limited [Warning] credential=reports-live host=pay.rukapay.test \
+         outcome=paused retry_after_ms=30000 status=429",
+        "event: authentication_rejected [Warning] credential=legacy-live host=pay.rukapay.test \
+         status=401",
+        "event: authentication_failure_burst [Critical] failures=3 window_s=300",
+        "skew -600 s",
+        "event: clock_skew_detected [Warning] host=pay.rukapay.test skew_s=-600",
+        "the server saw 10 requests: none of the refused ones",
+        "event journal: 8 events kept in the vault",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
     }
@@ -260,7 +276,10 @@ fn version_self_test_and_demo_run() {
     ];
     let positions: Vec<usize> = order.iter().map(|text| step.find(text).unwrap()).collect();
     assert!(positions.is_sorted(), "{order:?} out of order in:\n{step}");
-    // No demo value is printed (the restricted token of the vault and unlock steps).
+    // No demo value is printed (the restricted token of the vault and unlock steps, the API
+    // keys of the hygiene step).
     assert!(!stdout.contains("rt.alice."), "{stdout}");
+    assert!(!stdout.contains("demo-live-key"), "{stdout}");
+    assert!(!stdout.contains("demo-test-key"), "{stdout}");
     assert!(stdout.trim_end().ends_with("demo: ok"), "{stdout}");
 }
