@@ -222,9 +222,9 @@ final class OtpTests: XCTestCase {
 
     func testCryptoUnavailableAndInternalArriveAsOtpErrorCases() {
         XCTAssertTrue(assertOtpError("CryptoUnavailable", try ffiTestingOtpAfterFailedSelfTest()).contains("self-test"))
-        let internal = assertOtpError("Internal", try ffiTestingPanicInOtpCall())
-        XCTAssertTrue(internal.contains("panic"), internal)
-        XCTAssertFalse(internal.contains("deliberate"), internal)
+        let panicReason = assertOtpError("Internal", try ffiTestingPanicInOtpCall())
+        XCTAssertTrue(panicReason.contains("panic"), panicReason)
+        XCTAssertFalse(panicReason.contains("deliberate"), panicReason)
     }
 
     func testDescriptionsShowNoSecretAccountOrIssuer() throws {
