@@ -95,6 +95,17 @@ mkdir -p "$chroot_dir$in_chroot_bindings"
 mount_in "$chroot_dir$in_chroot_bindings" --bind "$bindings"
 mount -o remount,bind,ro "$chroot_dir$in_chroot_bindings"
 
+# The shared test vectors (never copied into the repo): $RUKASEC_VECTORS, else ../shared/vectors
+# beside the repository, read-only at /rukasec-vectors when present (the tests that read them
+# fail with the path they tried when absent).
+vectors="${RUKASEC_VECTORS:-$repo/../shared/vectors}"
+in_chroot_vectors=/rukasec-vectors
+if [[ -d $vectors ]]; then
+  mkdir -p "$chroot_dir$in_chroot_vectors"
+  mount_in "$chroot_dir$in_chroot_vectors" --bind "$vectors"
+  mount -o remount,bind,ro "$chroot_dir$in_chroot_vectors"
+fi
+
 lib_dir="$in_chroot_bindings/lib"
 # The error variants the tests reach (ErrorReach.swift), copied out for scripts/check-error-reach.sh.
 reach_out="$(bash scripts/target-dir.sh)/error-reach/swift.tsv"
@@ -107,7 +118,7 @@ set +e
 chroot "$chroot_dir" /usr/bin/env -i \
     PATH=/usr/local/bin:/usr/bin:/bin HOME=/root TMPDIR="$tmp" LANG=C.UTF-8 TERM=dumb \
     RUKASEC_ROOT="$in_chroot" LD_LIBRARY_PATH="$lib_dir" SWIFT_BACKTRACE=symbolicate=fast \
-    RUKASEC_REACHED_ERRORS="$tmp/reached-errors.tsv" \
+    RUKASEC_REACHED_ERRORS="$tmp/reached-errors.tsv" RUKASEC_VECTORS="$in_chroot_vectors" \
   swift test \
     --package-path "$in_chroot/tests/swift" \
     --scratch-path "$scratch" \

@@ -6,8 +6,9 @@
 
 const ERRORS_MD: &str = include_str!("../../docs/ERRORS.md");
 
-const SOURCES: [(&str, &str); 4] = [
+const SOURCES: [(&str, &str); 5] = [
     ("error.rs", include_str!("error.rs")),
+    ("otp.rs", include_str!("otp.rs")),
     ("signing.rs", include_str!("signing.rs")),
     ("tls.rs", include_str!("tls.rs")),
     ("vault.rs", include_str!("vault.rs")),
@@ -72,6 +73,11 @@ fn every_exported_error_variant_has_a_row_in_errors_md() {
             "{area}: too few variants parsed: {variants:?}"
         );
     }
+    assert_eq!(
+        variants.iter().filter(|(e, _)| e == "OtpError").count(),
+        3,
+        "OtpError: {variants:?}"
+    );
     let missing: Vec<String> = variants
         .iter()
         .map(|(e, v)| format!("`{e}.{v}`"))

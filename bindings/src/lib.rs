@@ -7,7 +7,7 @@
 //! (tokio). If a line here decides something, it belongs in the core.
 //!
 //! Every export that can fail returns `Result<_, E>` with its area's error enum (`RukaSecError`,
-//! `VaultError`, `TlsError`, `SignatureError`) and runs inside [`guard`] (or `guard_with`,
+//! `VaultError`, `TlsError`, `SignatureError`, `OtpError`) and runs inside [`guard`] (or `guard_with`,
 //! `guard_future`), so a Rust panic reaches the app as that enum's `Internal`, never as a crash.
 
 /// `Display` as the type's (redacting) `Debug`, for records whose Kotlin `toString` and Swift
@@ -35,6 +35,7 @@ mod events;
 mod guard;
 mod https;
 mod numbers;
+mod otp;
 mod rukasec;
 mod signing;
 #[cfg(feature = "ffi-testing")]
@@ -51,6 +52,10 @@ pub use events::{
 };
 pub use https::{
     HostAddress, HttpHeader, HttpRequest, HttpResponse, HttpsClient, HttpsClientOptions,
+};
+pub use otp::{
+    Hotp, OtpAlgorithm, OtpAuthInfo, OtpError, OtpKind, OtpVerdict, Totp, delete_otp_enrolment,
+    load_hotp, load_otp_auth_info, load_totp, parse_otpauth_uri,
 };
 pub use rukasec::{KatResult, RukaSec, SelfTestReport};
 pub use signing::{

@@ -7,7 +7,9 @@ use rukasec_core::signing::{RequestSigner as _, SoftwareKey};
 use rukasec_core::tls::test_server::{TestPki, TestServer, TestServerOptions, pin_of};
 
 use crate::guard::guard_with;
-use crate::{HttpHeader, HttpRequest, RukaSecError, SignatureError, TlsError, VaultError, guard};
+use crate::{
+    HttpHeader, HttpRequest, OtpError, RukaSecError, SignatureError, TlsError, VaultError, guard,
+};
 
 /// Panics inside a fallible call, to prove the app receives `RukaSecError::Internal`.
 #[uniffi::export]
@@ -52,6 +54,26 @@ pub fn ffi_testing_panic_in_signature_call() -> Result<(), SignatureError> {
             panic!("deliberate panic for the binding tests") // invariant: test-only export
         }
     })
+}
+
+/// Panics inside a call whose errors are `OtpError`: the app receives `OtpError::Internal`.
+#[uniffi::export]
+pub fn ffi_testing_panic_in_otp_call() -> Result<(), OtpError> {
+    guard_with(|| -> Result<(), OtpError> {
+        #[allow(clippy::panic)]
+        {
+            panic!("deliberate panic for the binding tests") // invariant: test-only export
+        }
+    })
+}
+
+/// The error making or checking a code gives once the process-wide self-test has failed,
+/// through the real mapping: `OtpError::CryptoUnavailable`. (OTP uses the process-wide crypto
+/// gate, which `RukaSec.ffiTestingWithFailedSelfTest` does not touch, and failing it would
+/// shut crypto off for every other test in the process.)
+#[uniffi::export]
+pub fn ffi_testing_otp_after_failed_self_test() -> Result<(), OtpError> {
+    Err(OtpError::from(rukasec_core::Error::CryptoUnavailable))
 }
 
 /// The error a platform verifier's revocation check gives (Android's and Apple's check OCSP

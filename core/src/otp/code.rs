@@ -165,6 +165,23 @@ impl Hotp {
         &self.secret
     }
 
+    /// A second `Hotp` with a copy of the secret. Why a copy: [`OtpAuthUri::of_hotp`] and
+    /// [`OtpAuthUri::of_totp`](crate::otp::OtpAuthUri::of_totp) build a URI (to write or to
+    /// store in the vault) from an object the caller keeps using, such as the bindings' `Hotp`
+    /// and `Totp`, and `OtpAuthUri` owns its `Hotp`. The copy is a `SecretBytes` too (wiped on
+    /// drop), and lives only as long as that URI. Crate-private: callers outside never copy a
+    /// secret.
+    ///
+    /// [`OtpAuthUri::of_hotp`]: crate::otp::OtpAuthUri::of_hotp
+    pub(crate) fn duplicate(&self) -> Self {
+        Self {
+            // Exposed: copied into a new SecretBytes (see above for why).
+            secret: SecretBytes::from_slice(self.secret.expose_secret()),
+            algorithm: self.algorithm,
+            digits: self.digits,
+        }
+    }
+
     /// The code for `counter`, `digits` decimal digits with leading zeros.
     ///
     /// # Errors
@@ -295,6 +312,12 @@ impl Totp {
     /// The HOTP of the time steps, and the period.
     pub(crate) fn into_parts(self) -> (Hotp, u64) {
         (self.hotp, self.period)
+    }
+
+    /// The HOTP of the time steps (a copy of the secret: see [`Hotp::duplicate`] for why),
+    /// and the period.
+    pub(crate) fn duplicate_parts(&self) -> (Hotp, u64) {
+        (self.hotp.duplicate(), self.period)
     }
 
     /// The HMAC.

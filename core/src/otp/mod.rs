@@ -34,9 +34,12 @@
 //!   QR codes hold) are parsed strictly and written back by [`OtpAuthUri`]. The account name is
 //!   personal data and the issuer says which services the customer uses: `Debug` prints their
 //!   lengths only, and the secret not at all.
+//! - **At rest**, an enrolment lives in the vault ([`stored`]): namespace [`OTP_NAMESPACE`],
+//!   class Restricted, the value its `otpauth://` URI.
 
 mod base32;
 mod code;
+pub mod stored;
 mod uri;
 
 pub use base32::{decode_base32, encode_base32};
@@ -45,4 +48,5 @@ pub use code::{
     MIN_DIGITS, MIN_SECRET_LEN, OtpAlgorithm, OtpReplayGuard, OtpVerdict, Totp,
     corrected_unix_time,
 };
+pub use stored::OTP_NAMESPACE;
 pub use uri::{MAX_URI_LEN, OtpAuthUri, OtpKind};

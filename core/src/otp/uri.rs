@@ -171,6 +171,24 @@ impl OtpAuthUri {
         Self::checked(OtpKind::Hotp { counter }, hotp, account, issuer)
     }
 
+    /// [`for_totp`](Self::for_totp) without consuming `totp`: the URI holds a copy of the
+    /// secret (wiped when it is dropped), for a caller that keeps using `totp`.
+    ///
+    /// # Errors
+    /// As [`for_totp`](Self::for_totp).
+    pub fn of_totp(totp: &Totp, account: &str, issuer: Option<&str>) -> Result<Self> {
+        let (hotp, period) = totp.duplicate_parts();
+        Self::checked(OtpKind::Totp { period }, hotp, account, issuer)
+    }
+
+    /// [`for_hotp`](Self::for_hotp) without consuming `hotp`; see [`of_totp`](Self::of_totp).
+    ///
+    /// # Errors
+    /// As [`for_totp`](Self::for_totp).
+    pub fn of_hotp(hotp: &Hotp, counter: u64, account: &str, issuer: Option<&str>) -> Result<Self> {
+        Self::checked(OtpKind::Hotp { counter }, hotp.duplicate(), account, issuer)
+    }
+
     fn checked(kind: OtpKind, hotp: Hotp, account: &str, issuer: Option<&str>) -> Result<Self> {
         check_name(account, "the account name")?;
         if let Some(issuer) = issuer {
