@@ -6,7 +6,8 @@
 
 const ERRORS_MD: &str = include_str!("../../docs/ERRORS.md");
 
-const SOURCES: [(&str, &str); 4] = [
+const SOURCES: [(&str, &str); 5] = [
+    ("credentials.rs", include_str!("credentials.rs")),
     ("error.rs", include_str!("error.rs")),
     ("signing.rs", include_str!("signing.rs")),
     ("tls.rs", include_str!("tls.rs")),
@@ -66,6 +67,7 @@ fn every_exported_error_variant_has_a_row_in_errors_md() {
         "KeyWrapperError",
         "TlsError",
         "SignatureError",
+        "CredentialError",
     ] {
         assert!(
             variants.iter().filter(|(e, _)| e == area).count() >= 4,

@@ -85,6 +85,17 @@ pub enum SecurityEventKind {
     VaultLocked,
     /// The platform invalidated a biometric-bound key (a new enrolment).
     VaultKeyInvalidated,
+    /// An API credential is older than its rotation period (on its first use by a store, and
+    /// from every `CredentialStore.checkRotation`). `details`: `credential` (the id),
+    /// `environment`, `age_days`, `rotate_after_days`.
+    CredentialRotationDue,
+    /// A request with an API credential was held back: `details["outcome"]` `refused` (no
+    /// token in `Fail` mode) or `paused` (the server's 429 / 503 `Retry-After`, with `status`
+    /// and `host`); `credential`, `retry_after_ms`.
+    RateLimited,
+    /// A server answered 401 or 403. `details`: `host`, `status`, and `credential` when the
+    /// request carried one.
+    AuthenticationRejected,
     /// A kind this version of the bindings does not know yet. `details["kind"]` names it.
     Other,
 }
@@ -136,6 +147,13 @@ impl From<&core::SecurityEvent> for SecurityEvent {
             }
             core::SecurityEventKind::VaultLocked => SecurityEventKind::VaultLocked,
             core::SecurityEventKind::VaultKeyInvalidated => SecurityEventKind::VaultKeyInvalidated,
+            core::SecurityEventKind::CredentialRotationDue => {
+                SecurityEventKind::CredentialRotationDue
+            }
+            core::SecurityEventKind::RateLimited => SecurityEventKind::RateLimited,
+            core::SecurityEventKind::AuthenticationRejected => {
+                SecurityEventKind::AuthenticationRejected
+            }
             other => {
                 details.insert("kind".to_owned(), other.as_str().to_owned());
                 SecurityEventKind::Other
@@ -241,6 +259,9 @@ mod tests {
             K::PinPolicyRejected,
             K::PinReportSent,
             K::PinReportFailed,
+            K::CredentialRotationDue,
+            K::RateLimited,
+            K::AuthenticationRejected,
         ];
         for kind in all {
             let event =

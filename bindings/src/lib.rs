@@ -7,7 +7,7 @@
 //! (tokio). If a line here decides something, it belongs in the core.
 //!
 //! Every export that can fail returns `Result<_, E>` with its area's error enum (`RukaSecError`,
-//! `VaultError`, `TlsError`, `SignatureError`) and runs inside [`guard`] (or `guard_with`,
+//! `VaultError`, `TlsError`, `SignatureError`, `CredentialError`) and runs inside [`guard`] (or `guard_with`,
 //! `guard_future`), so a Rust panic reaches the app as that enum's `Internal`, never as a crash.
 
 /// `Display` as the type's (redacting) `Debug`, for records whose Kotlin `toString` and Swift
@@ -27,6 +27,7 @@ macro_rules! display_as_redacted_debug {
 
 #[cfg(target_os = "android")]
 mod android;
+mod credentials;
 mod error;
 #[cfg(test)]
 mod errors_doc;
@@ -42,6 +43,10 @@ mod tls;
 mod unlock;
 mod vault;
 
+pub use credentials::{
+    AuthHeader, CredentialError, CredentialMetadata, CredentialSpec, CredentialStore, Environment,
+    HostEnvironment, RateLimitMode,
+};
 pub use error::RukaSecError;
 pub use events::{EventStats, SecurityEvent, SecurityEventKind, SecurityEventListener, Severity};
 pub use https::{

@@ -7,7 +7,10 @@ use rukasec_core::signing::{RequestSigner as _, SoftwareKey};
 use rukasec_core::tls::test_server::{TestPki, TestServer, TestServerOptions, pin_of};
 
 use crate::guard::guard_with;
-use crate::{HttpHeader, HttpRequest, RukaSecError, SignatureError, TlsError, VaultError, guard};
+use crate::{
+    CredentialError, HttpHeader, HttpRequest, RukaSecError, SignatureError, TlsError, VaultError,
+    guard,
+};
 
 /// Panics inside a fallible call, to prove the app receives `RukaSecError::Internal`.
 #[uniffi::export]
@@ -52,6 +55,28 @@ pub fn ffi_testing_panic_in_signature_call() -> Result<(), SignatureError> {
             panic!("deliberate panic for the binding tests") // invariant: test-only export
         }
     })
+}
+
+/// Panics inside a call whose errors are `CredentialError`: the app receives
+/// `CredentialError::Internal`.
+#[uniffi::export]
+pub fn ffi_testing_panic_in_credential_call() -> Result<(), CredentialError> {
+    guard_with(|| -> Result<(), CredentialError> {
+        #[allow(clippy::panic)]
+        {
+            panic!("deliberate panic for the binding tests") // invariant: test-only export
+        }
+    })
+}
+
+/// The error a credential call gives once the process-wide self-test has failed (the vault's
+/// calls check the gate), through the real mapping: `CredentialError::CryptoUnavailable`.
+/// (Failing the real gate would shut crypto off for every other test in the process.)
+#[uniffi::export]
+pub fn ffi_testing_credentials_after_failed_self_test() -> Result<(), CredentialError> {
+    Err(CredentialError::from(
+        rukasec_core::Error::CryptoUnavailable,
+    ))
 }
 
 /// The error a platform verifier's revocation check gives (Android's and Apple's check OCSP
