@@ -156,6 +156,7 @@ class EventListenerTest {
                 "PIN_POLICY_UPDATED", "PIN_POLICY_REJECTED", "PIN_REPORT_SENT", "PIN_REPORT_FAILED",
                 "UNLOCK_SUCCEEDED", "UNLOCK_FAILED", "UNLOCK_CANCELLED", "UNLOCK_LOCKED_OUT",
                 "UNLOCK_COUNTER_TAMPERED", "VAULT_LOCKED", "VAULT_KEY_INVALIDATED",
+                "CREDENTIAL_ROTATION_DUE", "RATE_LIMITED", "AUTHENTICATION_REJECTED",
                 "OTHER",
             ),
             SecurityEventKind.entries.map { it.name },
