@@ -6,7 +6,8 @@
 
 const ERRORS_MD: &str = include_str!("../../docs/ERRORS.md");
 
-const SOURCES: [(&str, &str); 5] = [
+const SOURCES: [(&str, &str); 6] = [
+    ("credentials.rs", include_str!("credentials.rs")),
     ("error.rs", include_str!("error.rs")),
     ("otp.rs", include_str!("otp.rs")),
     ("signing.rs", include_str!("signing.rs")),
@@ -67,6 +68,7 @@ fn every_exported_error_variant_has_a_row_in_errors_md() {
         "KeyWrapperError",
         "TlsError",
         "SignatureError",
+        "CredentialError",
     ] {
         assert!(
             variants.iter().filter(|(e, _)| e == area).count() >= 4,

@@ -95,6 +95,17 @@ pub enum SecurityEventKind {
     /// This device's clock is a minute or more off the servers' `Date` headers; RukaSec's
     /// client signs with the servers' time. `details`: `skew_s` (server minus device), `host`.
     ClockSkewDetected,
+    /// An API credential is older than its rotation period (on its first use by a store, and
+    /// from every `CredentialStore.checkRotation`). `details`: `credential` (the id),
+    /// `environment`, `age_days`, `rotate_after_days`.
+    CredentialRotationDue,
+    /// A request with an API credential was held back: `details["outcome"]` `refused` (no
+    /// token in `Fail` mode) or `paused` (the server's 429 / 503 `Retry-After`, with `status`
+    /// and `host`); `credential`, `retry_after_ms`.
+    RateLimited,
+    /// A server answered 401 or 403. `details`: `host`, `status`, and `credential` when the
+    /// request carried one.
+    AuthenticationRejected,
     /// A kind this version of the bindings does not know yet. `details["kind"]` names it.
     Other,
 }
@@ -151,6 +162,13 @@ impl From<&core::SecurityEvent> for SecurityEvent {
             }
             core::SecurityEventKind::RequestRateAnomaly => SecurityEventKind::RequestRateAnomaly,
             core::SecurityEventKind::ClockSkewDetected => SecurityEventKind::ClockSkewDetected,
+            core::SecurityEventKind::CredentialRotationDue => {
+                SecurityEventKind::CredentialRotationDue
+            }
+            core::SecurityEventKind::RateLimited => SecurityEventKind::RateLimited,
+            core::SecurityEventKind::AuthenticationRejected => {
+                SecurityEventKind::AuthenticationRejected
+            }
             other => {
                 details.insert("kind".to_owned(), other.as_str().to_owned());
                 SecurityEventKind::Other
@@ -418,6 +436,9 @@ mod tests {
             K::PinPolicyRejected,
             K::PinReportSent,
             K::PinReportFailed,
+            K::CredentialRotationDue,
+            K::RateLimited,
+            K::AuthenticationRejected,
         ];
         for kind in all {
             let event =

@@ -6,13 +6,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rukasec_core::Error;
+use rukasec_core::monitor::RateLimit;
 use rukasec_core::tls as core;
 use rukasec_core::tls::redact::{RedactedBody, RedactedHeader, RedactedUrl};
+use rukasec_core::vault::DataClass;
 
 use crate::guard::{guard_future, guard_with};
 use crate::numbers;
 use crate::{
-    AuthBoundDeviceKey, DeviceKey, PinChecker, PinOutcome, PinPolicy, SignOptions, TlsError,
+    AuthBoundDeviceKey, CredentialStore, DeviceKey, PinChecker, PinOutcome, PinPolicy,
+    RateLimitMode, SignOptions, TlsError,
 };
 
 /// A fixed address for a host name (the certificate is still verified for the name).
@@ -25,7 +28,7 @@ pub struct HostAddress {
 }
 
 /// How an [`HttpsClient`] behaves. Every field has a default: the production values.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct HttpsClientOptions {
     /// Also accept TLS 1.2 (ECDHE with AEAD suites only). Off: TLS 1.3 only.
     #[uniffi(default = false)]
@@ -55,6 +58,16 @@ pub struct HttpsClientOptions {
     /// The app's version in pin-failure reports (`4.2.0`).
     #[uniffi(default = "")]
     pub app_version: String,
+    /// Whether `sendWithCredential` takes a token of the credential's bucket (off: only the
+    /// server's `Retry-After` pauses a credential). Other sends take no token.
+    #[uniffi(default = true)]
+    pub rate_limit_enabled: bool,
+    /// Requests a credential may send at once from a full bucket (1 to 1,000,000).
+    #[uniffi(default = 10)]
+    pub rate_limit_capacity: i32,
+    /// Tokens a credential's bucket gains per second (from one a day, 1/86400, to 1,000,000).
+    #[uniffi(default = 5.0)]
+    pub rate_limit_refill_per_second: f64,
 }
 
 impl TryFrom<HttpsClientOptions> for core::ClientOptions {
@@ -75,7 +88,16 @@ impl TryFrom<HttpsClientOptions> for core::ClientOptions {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let defaults = Self::default();
+        let rate_limit = if options.rate_limit_enabled {
+            Some(RateLimit::new(
+                numbers::non_negative_i32(options.rate_limit_capacity, "rateLimitCapacity")?,
+                options.rate_limit_refill_per_second,
+            )?)
+        } else {
+            None
+        };
         Ok(Self {
+            rate_limit,
             tls: core::TlsOptions {
                 allow_tls12: options.allow_tls12,
                 extra_roots: options.extra_roots_der,
@@ -311,6 +333,51 @@ impl HttpsClient {
         })
     }
 
+    /// Sends `request` with credential `id` of `store`: `suspend` in Kotlin, `async` in Swift.
+    ///
+    /// 1. When the store's vault has an unlock gate, its `Restricted` class is unlocked first,
+    ///    as `Vault.getAsync` does: at once when it is open, else through one prompt showing
+    ///    `reason` (a policy with `restrictedWindowSeconds = 0` prompts for each send). This
+    ///    comes before the rate limit, so a `Fail`-mode send over the limit may prompt first.
+    /// 2. A token of the credential's bucket is taken (`HttpsClientOptions.rateLimit*`; a
+    ///    credential the server paused has none until the pause ends): `Wait` suspends until
+    ///    there is one (cancelling the call takes nothing), `Fail` throws `RateLimited`.
+    /// 3. The credential is read after its host and environment checks, and its header
+    ///    (`Authorization: Bearer ...` or its own) replaces any header of that name; a
+    ///    redirect to another origin is refused (`Redirect`), so it never reaches a host it was
+    ///    not checked for.
+    ///
+    /// A 429 or 503 with a valid `Retry-After` (at most an hour) is returned as it came and
+    /// pauses the credential (a `RateLimited` event); 401 and 403 are returned with an
+    /// `AuthenticationRejected` event. Throws `CredentialNotFound`, `CredentialHostMismatch`,
+    /// `CredentialEnvironmentMismatch`, `CredentialLocked` (the unlock failed), `RateLimited`,
+    /// `Storage` (the vault), otherwise as `send`.
+    pub async fn send_with_credential(
+        &self,
+        request: HttpRequest,
+        store: Arc<CredentialStore>,
+        id: String,
+        mode: RateLimitMode,
+        reason: String,
+    ) -> Result<HttpResponse, TlsError> {
+        guard_future(async {
+            let grant = match store.vault.unlock_gate().cloned() {
+                Some(gate) => Some(
+                    gate.unlock(DataClass::Restricted, Some(&store.account), &reason)
+                        .await
+                        .map_err(credential_error)?,
+                ),
+                None => None,
+            };
+            self.0
+                .send_with_credential(request.into(), &store.store, &id, mode.into(), grant)
+                .await
+                .map(HttpResponse::from)
+                .map_err(credential_error)
+        })
+        .await
+    }
+
     /// Replaces the pin policy; the next request uses new connections verified under it.
     pub fn set_policy(&self, policy: Arc<PinPolicy>) -> Result<(), TlsError> {
         guard_with(|| self.0.set_policy(policy.0.clone()))
@@ -358,6 +425,21 @@ impl HttpsClient {
     }
 }
 
+/// A failure of `send_with_credential`: the user-authentication causes are the credential's
+/// unlock (not signing, not the policy store).
+fn credential_error(error: Error) -> TlsError {
+    match error {
+        Error::UserAuthenticationRequired
+        | Error::UserCancelled
+        | Error::AuthenticationFailed { .. }
+        | Error::LockedOut { .. }
+        | Error::KeyInvalidated => TlsError::CredentialLocked {
+            reason: error.to_string(),
+        },
+        other => TlsError::from(other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -376,6 +458,9 @@ mod tests {
             resolve: vec![],
             app_id: String::new(),
             app_version: String::new(),
+            rate_limit_enabled: true,
+            rate_limit_capacity: 10,
+            rate_limit_refill_per_second: 5.0,
         }
     }
 
@@ -402,6 +487,9 @@ mod tests {
             }],
             app_id: "com.rukapay.app".to_owned(),
             app_version: "4.2.0".to_owned(),
+            rate_limit_enabled: true,
+            rate_limit_capacity: 3,
+            rate_limit_refill_per_second: 0.5,
         };
         let core = core::ClientOptions::try_from(options).unwrap();
         assert!(core.tls.allow_tls12);
@@ -419,6 +507,25 @@ mod tests {
         );
         assert_eq!(core.report_context.app_id, "com.rukapay.app");
         assert_eq!(core.report_context.app_version, "4.2.0");
+        let limit = core.rate_limit.unwrap();
+        assert_eq!(limit.capacity(), 3);
+        assert!((limit.refill_per_second() - 0.5).abs() < 1e-9);
+        let off = HttpsClientOptions {
+            rate_limit_enabled: false,
+            ..uniffi_defaults()
+        };
+        assert_eq!(core::ClientOptions::try_from(off).unwrap().rate_limit, None);
+        for (capacity, refill) in [(0, 5.0), (-1, 5.0), (10, 0.0), (10, f64::NAN)] {
+            let bad = HttpsClientOptions {
+                rate_limit_capacity: capacity,
+                rate_limit_refill_per_second: refill,
+                ..uniffi_defaults()
+            };
+            assert!(matches!(
+                core::ClientOptions::try_from(bad).map_err(TlsError::from),
+                Err(TlsError::InvalidInput { .. })
+            ));
+        }
 
         let bad = HttpsClientOptions {
             resolve: vec![HostAddress {

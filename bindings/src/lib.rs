@@ -7,7 +7,7 @@
 //! (tokio). If a line here decides something, it belongs in the core.
 //!
 //! Every export that can fail returns `Result<_, E>` with its area's error enum (`RukaSecError`,
-//! `VaultError`, `TlsError`, `SignatureError`, `OtpError`) and runs inside [`guard`] (or `guard_with`,
+//! `VaultError`, `TlsError`, `SignatureError`, `OtpError`, `CredentialError`) and runs inside [`guard`] (or `guard_with`,
 //! `guard_future`), so a Rust panic reaches the app as that enum's `Internal`, never as a crash.
 
 /// `Display` as the type's (redacting) `Debug`, for records whose Kotlin `toString` and Swift
@@ -28,6 +28,7 @@ macro_rules! display_as_redacted_debug {
 #[cfg(target_os = "android")]
 mod android;
 mod bound_keys;
+mod credentials;
 mod error;
 #[cfg(test)]
 mod errors_doc;
@@ -45,6 +46,10 @@ mod unlock;
 mod vault;
 
 pub use bound_keys::{AuthBoundKeyWrapper, KeyAuthRequirement, PromptedUnwrap};
+pub use credentials::{
+    AuthHeader, CredentialError, CredentialMetadata, CredentialSpec, CredentialStore, Environment,
+    HostEnvironment, RateLimitMode,
+};
 pub use error::RukaSecError;
 pub use events::{
     AnomalyDetector, AnomalyRules, EventJournal, EventStats, EventSubscription, JournalEntry,

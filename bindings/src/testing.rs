@@ -8,7 +8,8 @@ use rukasec_core::tls::test_server::{TestPki, TestServer, TestServerOptions, pin
 
 use crate::guard::guard_with;
 use crate::{
-    HttpHeader, HttpRequest, OtpError, RukaSecError, SignatureError, TlsError, VaultError, guard,
+    CredentialError, HttpHeader, HttpRequest, OtpError, RukaSecError, SignatureError, TlsError,
+    VaultError, guard,
 };
 
 /// Panics inside a fallible call, to prove the app receives `RukaSecError::Internal`.
@@ -67,6 +68,18 @@ pub fn ffi_testing_panic_in_otp_call() -> Result<(), OtpError> {
     })
 }
 
+/// Panics inside a call whose errors are `CredentialError`: the app receives
+/// `CredentialError::Internal`.
+#[uniffi::export]
+pub fn ffi_testing_panic_in_credential_call() -> Result<(), CredentialError> {
+    guard_with(|| -> Result<(), CredentialError> {
+        #[allow(clippy::panic)]
+        {
+            panic!("deliberate panic for the binding tests") // invariant: test-only export
+        }
+    })
+}
+
 /// The error making or checking a code gives once the process-wide self-test has failed,
 /// through the real mapping: `OtpError::CryptoUnavailable`. (OTP uses the process-wide crypto
 /// gate, which `RukaSec.ffiTestingWithFailedSelfTest` does not touch, and failing it would
@@ -74,6 +87,16 @@ pub fn ffi_testing_panic_in_otp_call() -> Result<(), OtpError> {
 #[uniffi::export]
 pub fn ffi_testing_otp_after_failed_self_test() -> Result<(), OtpError> {
     Err(OtpError::from(rukasec_core::Error::CryptoUnavailable))
+}
+
+/// The error a credential call gives once the process-wide self-test has failed (the vault's
+/// calls check the gate), through the real mapping: `CredentialError::CryptoUnavailable`.
+/// (Failing the real gate would shut crypto off for every other test in the process.)
+#[uniffi::export]
+pub fn ffi_testing_credentials_after_failed_self_test() -> Result<(), CredentialError> {
+    Err(CredentialError::from(
+        rukasec_core::Error::CryptoUnavailable,
+    ))
 }
 
 /// The error a platform verifier's revocation check gives (Android's and Apple's check OCSP

@@ -148,6 +148,46 @@ pub enum TlsError {
         /// The signing failure's kind and reason (`signer-failed: ...`).
         reason: String,
     },
+    /// `HttpsClient.sendWithCredential`: no credential has this id in the store (never
+    /// stored, or revoked); nothing was sent.
+    #[error("credential-not-found: {reason}")]
+    CredentialNotFound {
+        /// A fixed explanation.
+        reason: String,
+    },
+    /// `HttpsClient.sendWithCredential`: the request's host matches none of the credential's
+    /// host patterns (an IP address never does); nothing was sent.
+    #[error("credential-host-mismatch: {reason}")]
+    CredentialHostMismatch {
+        /// A fixed explanation.
+        reason: String,
+    },
+    /// `HttpsClient.sendWithCredential`: the credential's environment is not the one declared
+    /// for the request's host (a sandbox key for a production host or the other way round, or
+    /// an undeclared host); nothing was sent.
+    #[error("credential-environment-mismatch: {reason}")]
+    CredentialEnvironmentMismatch {
+        /// The two environments.
+        reason: String,
+    },
+    /// `HttpsClient.sendWithCredential`: the credential's vault needs the user and the unlock
+    /// did not succeed (cancelled, failed, locked out, no method can prompt, the keystore key
+    /// invalidated); nothing was sent.
+    #[error("credential-locked: {reason}")]
+    CredentialLocked {
+        /// The unlock's cause (`the user cancelled authentication`, `authentication is locked
+        /// out until ...`).
+        reason: String,
+    },
+    /// `HttpsClient.sendWithCredential` in `Fail` mode: the credential's client-side bucket is
+    /// empty, or the server paused it (429 / 503 with `Retry-After`); nothing was sent.
+    #[error("rate-limited: {reason}")]
+    RateLimited {
+        /// The wait, in words.
+        reason: String,
+        /// How long until a request with this credential can go out, in milliseconds (> 0).
+        retry_after_ms: i64,
+    },
     /// The input could not be used: a malformed pin, pattern, policy (an enforced pin set needs
     /// a backup pin), URL, header, certificate or signed document.
     #[error("invalid input: {reason}")]
@@ -161,7 +201,8 @@ pub enum TlsError {
         /// A fixed explanation.
         reason: String,
     },
-    /// The policy store (file or vault) failed: disk, database, keystore or integrity.
+    /// The policy store (file or vault), or the vault holding a credential, failed: disk,
+    /// database, keystore or integrity.
     #[error("storage failed: {reason}")]
     Storage {
         /// What failed.
@@ -209,6 +250,21 @@ impl From<Error> for TlsError {
             | Error::KeyInvalidated => Self::Signing {
                 reason: error.to_string(),
             },
+            Error::CredentialNotFound => Self::CredentialNotFound { reason },
+            Error::CredentialHostMismatch => Self::CredentialHostMismatch { reason },
+            Error::CredentialEnvironmentMismatch { .. } => {
+                Self::CredentialEnvironmentMismatch { reason }
+            }
+            Error::RateLimited { retry_after } => {
+                // Never 0: a wait shorter than a millisecond is reported as one.
+                let ms = i64::try_from(retry_after.as_millis())
+                    .unwrap_or(i64::MAX)
+                    .max(1);
+                Self::RateLimited {
+                    reason: format!("retry after {ms} ms"),
+                    retry_after_ms: ms,
+                }
+            }
             Error::InvalidInput { .. } => Self::InvalidInput { reason },
             Error::CryptoUnavailable => Self::CryptoUnavailable { reason },
             // The policy store (file or vault) failed; the core's text says how.
@@ -634,6 +690,42 @@ mod tests {
             }
         });
         assert!(matches!(panic, Err(TlsError::Internal { reason }) if !reason.contains("42")));
+    }
+
+    #[test]
+    fn credential_and_rate_limit_errors_have_their_variants() {
+        assert!(matches!(
+            TlsError::from(Error::CredentialNotFound),
+            TlsError::CredentialNotFound { reason } if !reason.is_empty()
+        ));
+        assert!(matches!(
+            TlsError::from(Error::CredentialHostMismatch),
+            TlsError::CredentialHostMismatch { .. }
+        ));
+        assert!(matches!(
+            TlsError::from(Error::CredentialEnvironmentMismatch {
+                reason: "e".to_owned()
+            }),
+            TlsError::CredentialEnvironmentMismatch { reason } if reason == "e"
+        ));
+        assert_eq!(
+            TlsError::from(Error::RateLimited {
+                retry_after: std::time::Duration::from_millis(1500)
+            }),
+            TlsError::RateLimited {
+                reason: "retry after 1500 ms".to_owned(),
+                retry_after_ms: 1500
+            }
+        );
+        assert!(matches!(
+            TlsError::from(Error::RateLimited {
+                retry_after: std::time::Duration::from_micros(10)
+            }),
+            TlsError::RateLimited {
+                retry_after_ms: 1,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -7,6 +7,12 @@
 import Foundation
 import XCTest
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 import RukaSec
 
 /// A software key (standing in for the Secure Enclave) whose every signature first "prompts":
@@ -85,6 +91,9 @@ final class AuthBoundSigningTests: XCTestCase {
                                       body: Data("{\"amount\":5000}".utf8))
 
     override func setUpWithError() throws {
+        // sendSignedAuthenticated talks to the test server: a plain Linux process must ignore
+        // SIGPIPE itself (docs/ARCHITECTURE.md, SIGPIPE). It runs before the other TLS tests.
+        signal(SIGPIPE, SIG_IGN)
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("rukasec-authbound-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         core = try RukaSec(listener: nil)

@@ -142,12 +142,13 @@ class JavaCallerTest {
                      new DomainPin("api.rukapay.com", false, List.of(pinA, pinB), null, true, null)))) {
             assertEquals(1, policy.domains().size());
             HttpsClientOptions options = new HttpsClientOptions(
-                    false, List.of(), 10_000L, 30_000L, 1_048_576L, 5, List.of(), "com.rukapay.java", "1.0");
+                    false, List.of(), 10_000L, 30_000L, 1_048_576L, 5, List.of(), "com.rukapay.java", "1.0",
+                    true, 10, 5.0);
             try (HttpsClient client = core.httpsClient(options, policy)) {
                 assertEquals(List.of(), client.hstsHosts());
             }
             HttpsClientOptions negative = new HttpsClientOptions(
-                    false, List.of(), -1L, 30_000L, 1_048_576L, 5, List.of(), "", "");
+                    false, List.of(), -1L, 30_000L, 1_048_576L, 5, List.of(), "", "", true, 10, 5.0);
             assertThrows(TlsException.InvalidInput.class, () -> core.httpsClient(negative, policy));
 
             try (DeviceKey key = DeviceKey.Companion.generate()) {

@@ -157,6 +157,7 @@ class EventListenerTest {
                 "UNLOCK_SUCCEEDED", "UNLOCK_FAILED", "UNLOCK_CANCELLED", "UNLOCK_LOCKED_OUT",
                 "UNLOCK_COUNTER_TAMPERED", "VAULT_LOCKED", "VAULT_KEY_INVALIDATED",
                 "AUTHENTICATION_FAILURE_BURST", "REQUEST_RATE_ANOMALY", "CLOCK_SKEW_DETECTED",
+                "CREDENTIAL_ROTATION_DUE", "RATE_LIMITED", "AUTHENTICATION_REJECTED",
                 "OTHER",
             ),
             SecurityEventKind.entries.map { it.name },
