@@ -273,6 +273,7 @@ impl Vault {
             journal: OnceLock::new(),
             bound: OnceLock::new(),
         };
+        tracing::info!("vault opened");
         vault.destroy_retired_keks(&vault.lock_connection())?;
         Ok(vault)
     }
@@ -960,6 +961,7 @@ impl Vault {
     /// As [`Vault::rotate_kek`].
     pub fn rotate_kek_to(&self, account: &str, new_wrapper: &dyn KeyWrapper) -> Result<()> {
         check_ids(account, "", None)?;
+        tracing::info!(key = "kek", "key rotation started");
         let crypto = Crypto::get()?;
         let mut conn = self.lock_connection();
         // One immediate transaction from the start: two instances cannot rotate at once.
@@ -1062,6 +1064,12 @@ impl Vault {
             let progress = self.rotate_dek_step(account, class, REENCRYPT_BATCH)?;
             total += progress.reencrypted;
             if progress.complete {
+                tracing::info!(
+                    key = "dek",
+                    class = class.as_str(),
+                    reencrypted = total,
+                    "key rotation finished"
+                );
                 return Ok(RotationProgress {
                     reencrypted: total,
                     ..progress
