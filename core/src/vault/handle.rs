@@ -960,8 +960,13 @@ impl Vault {
     /// # Errors
     /// As [`Vault::rotate_kek`].
     pub fn rotate_kek_to(&self, account: &str, new_wrapper: &dyn KeyWrapper) -> Result<()> {
+        self.rotate_kek_into(account, new_wrapper)
+            .inspect(|()| tracing::info!(key = "kek", "key rotated"))
+            .inspect_err(|_| tracing::warn!(key = "kek", "key rotation failed"))
+    }
+
+    fn rotate_kek_into(&self, account: &str, new_wrapper: &dyn KeyWrapper) -> Result<()> {
         check_ids(account, "", None)?;
-        tracing::info!(key = "kek", "key rotation started");
         let crypto = Crypto::get()?;
         let mut conn = self.lock_connection();
         // One immediate transaction from the start: two instances cannot rotate at once.
@@ -1068,7 +1073,7 @@ impl Vault {
                     key = "dek",
                     class = class.as_str(),
                     reencrypted = total,
-                    "key rotation finished"
+                    "key rotated"
                 );
                 return Ok(RotationProgress {
                     reencrypted: total,
