@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod error;
 pub mod events;
 mod host_pattern;
+pub mod logging;
 pub mod monitor;
 pub mod otp;
 mod redact;

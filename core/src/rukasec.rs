@@ -6,6 +6,8 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::crypto::Crypto;
 use crate::error::Result;
@@ -13,6 +15,8 @@ use crate::events::{
     AnomalyDetector, AnomalyRules, EventBus, EventSubscription, SecurityEvent, SecurityEventKind,
     SecurityEventListener,
 };
+use crate::logging::{self, LogLevel, LogStats, Logger};
+use crate::secret::{SecretBytes, SecretString};
 use crate::selftest::{CryptoGate, SelfTestReport, global_gate};
 use crate::tls::{
     CertificateSummary, ClientOptions, HttpsClient, PinChecker, PinPolicy, PolicyStore,
@@ -26,7 +30,12 @@ pub struct RukaSec {
     gate: &'static CryptoGate,
     /// The anomaly rules, once enabled; every HTTPS client made afterwards reports to them.
     anomaly: std::sync::OnceLock<Arc<AnomalyDetector>>,
+    /// This core's key in the process-wide logger registry (see [`crate::logging`]).
+    log_owner: u64,
 }
+
+/// The next core's `log_owner`.
+static NEXT_LOG_OWNER: AtomicU64 = AtomicU64::new(1);
 
 impl RukaSec {
     /// Starts the core: runs the crypto self-test (once per process) and reports it to
@@ -55,6 +64,7 @@ impl RukaSec {
             events: Arc::new(EventBus::new(listener)),
             gate,
             anomaly: std::sync::OnceLock::new(),
+            log_owner: NEXT_LOG_OWNER.fetch_add(1, Ordering::Relaxed),
         };
         core.report_self_test(gate.first_report());
         core
@@ -174,6 +184,62 @@ impl RukaSec {
         ))
     }
 
+    /// Sends the core's log lines at `level` and above, redacted, to `logger` (`None` removes
+    /// it). Lines of every core in the process reach it (see [`crate::logging`]); it is
+    /// removed when this core is dropped.
+    ///
+    /// # Errors
+    /// `InvalidInput` when the process already has another global `tracing` subscriber;
+    /// `Internal` when the log thread cannot be started.
+    pub fn set_logger(&self, logger: Option<Arc<dyn Logger>>, level: LogLevel) -> Result<()> {
+        logging::install(self.log_owner, logger.map(|logger| (logger, level)))?;
+        tracing::info!(level = level.as_str(), "logger installed");
+        Ok(())
+    }
+
+    /// Redacts `secret` (raw, hex and base64) from every log line of the process from now on.
+    ///
+    /// # Errors
+    /// `InvalidInput` when it is shorter than [`logging::MIN_SECRET_LEN`] bytes.
+    pub fn register_secret(&self, secret: &SecretBytes) -> Result<()> {
+        logging::redactor().register(secret)
+    }
+
+    /// [`Self::register_secret`] for a secret string (a token, a password).
+    ///
+    /// # Errors
+    /// As [`Self::register_secret`].
+    pub fn register_secret_text(&self, secret: &SecretString) -> Result<()> {
+        logging::redactor().register_text(secret)
+    }
+
+    /// Stops redacting `secret` specially; returns whether it was registered. The other
+    /// redaction rules still apply.
+    pub fn unregister_secret(&self, secret: &SecretBytes) -> bool {
+        logging::redactor().unregister(secret)
+    }
+
+    /// [`Self::unregister_secret`] for a secret string.
+    pub fn unregister_secret_text(&self, secret: &SecretString) -> bool {
+        logging::redactor().unregister_text(secret)
+    }
+
+    /// `text` redacted as log lines are (for the app's own logs, crash reports, analytics).
+    pub fn redact(&self, text: &str) -> String {
+        logging::redactor().redact(text)
+    }
+
+    /// Waits up to `timeout` until every log line queued so far reached the loggers. Returns
+    /// whether it did. Never call it from a logger.
+    pub fn flush_logs(&self, timeout: Duration) -> bool {
+        logging::flush(timeout)
+    }
+
+    /// The process-wide log counters.
+    pub fn log_stats(&self) -> LogStats {
+        logging::stats()
+    }
+
     /// The primitives, or a refusal that is also reported as a `CryptoRefused` event.
     fn crypto(&self, operation: &'static str) -> Result<Crypto> {
         self.gate.crypto().inspect_err(|_| {
@@ -199,9 +265,15 @@ impl RukaSec {
     }
 }
 
+impl Drop for RukaSec {
+    fn drop(&mut self) {
+        // Removing never fails (only installing can).
+        let _ = logging::install(self.log_owner, None);
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
     use super::*;
     use crate::Error;

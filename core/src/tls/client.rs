@@ -414,9 +414,31 @@ impl HttpsClient {
         pool: Pool,
         credential: Option<&str>,
     ) -> Result<HttpResponse> {
+        let started = std::time::Instant::now();
+        tracing::debug!(
+            method = %request.method,
+            url = ?RedactedUrl(&request.url),
+            signed = matches!(pool, Pool::Signed),
+            "request started"
+        );
         let result = self.shared.send(request, pool).await;
-        if let Ok(response) = &result {
-            self.shared.observe(response, credential);
+        let elapsed_ms = started.elapsed().as_millis();
+        match &result {
+            Ok(response) => {
+                tracing::info!(
+                    status = response.status,
+                    url = ?RedactedUrl(&response.url),
+                    elapsed_ms,
+                    "request finished"
+                );
+                self.shared.observe(response, credential);
+            }
+            Err(Error::Tls { failure, .. }) => tracing::warn!(
+                failure = failure.as_str(),
+                elapsed_ms,
+                "request failed (TLS or connection)"
+            ),
+            Err(_) => tracing::warn!(elapsed_ms, "request failed"),
         }
         if self.shared.reports.has_pending()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()

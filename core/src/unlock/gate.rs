@@ -307,6 +307,7 @@ impl UnlockGate {
         for hook in lock(&self.on_lock).iter() {
             hook(why);
         }
+        tracing::info!(why = why.as_str(), "locked");
         self.events.emit(
             SecurityEvent::new(SecurityEventKind::VaultLocked).with_detail("why", why.as_str()),
         );
@@ -499,6 +500,7 @@ impl UnlockGate {
                     state.latest.retain(|(m, _)| *m != method);
                     state.latest.push((method, now));
                 }
+                tracing::info!(class = class.as_str(), method = method.as_str(), "unlocked");
                 self.events.emit(
                     event(SecurityEventKind::UnlockSucceeded)
                         .with_detail("method", method.as_str()),
@@ -555,6 +557,7 @@ impl UnlockGate {
             }
         })?;
         // Reported once the count is saved.
+        tracing::warn!(class = class.as_str(), failures, limit, "unlock failed");
         self.events.emit(
             SecurityEvent::new(SecurityEventKind::UnlockFailed)
                 .with_detail("class", class.as_str())

@@ -273,6 +273,7 @@ impl Vault {
             journal: OnceLock::new(),
             bound: OnceLock::new(),
         };
+        tracing::info!("vault opened");
         vault.destroy_retired_keks(&vault.lock_connection())?;
         Ok(vault)
     }
@@ -959,6 +960,12 @@ impl Vault {
     /// # Errors
     /// As [`Vault::rotate_kek`].
     pub fn rotate_kek_to(&self, account: &str, new_wrapper: &dyn KeyWrapper) -> Result<()> {
+        self.rotate_kek_into(account, new_wrapper)
+            .inspect(|()| tracing::info!(key = "kek", "key rotated"))
+            .inspect_err(|_| tracing::warn!(key = "kek", "key rotation failed"))
+    }
+
+    fn rotate_kek_into(&self, account: &str, new_wrapper: &dyn KeyWrapper) -> Result<()> {
         check_ids(account, "", None)?;
         let crypto = Crypto::get()?;
         let mut conn = self.lock_connection();
@@ -1062,6 +1069,12 @@ impl Vault {
             let progress = self.rotate_dek_step(account, class, REENCRYPT_BATCH)?;
             total += progress.reencrypted;
             if progress.complete {
+                tracing::info!(
+                    key = "dek",
+                    class = class.as_str(),
+                    reencrypted = total,
+                    "key rotated"
+                );
                 return Ok(RotationProgress {
                     reencrypted: total,
                     ..progress
