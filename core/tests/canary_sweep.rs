@@ -189,7 +189,6 @@ fn no_canary_leaves_through_logs_events_errors_debug_or_panics() {
         .map(|r| format!("{} {} {}\n", r.level.as_str(), r.target, r.message))
         .collect();
     let event_text = format!("{:?}", events.events());
-    println!("{log_text}");
 
     // The session really went through logs and events.
     for expected in [
