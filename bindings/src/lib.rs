@@ -35,6 +35,7 @@ mod errors_doc;
 mod events;
 mod guard;
 mod https;
+mod logging;
 mod numbers;
 mod otp;
 mod rukasec;
@@ -58,6 +59,7 @@ pub use events::{
 pub use https::{
     HostAddress, HttpHeader, HttpRequest, HttpResponse, HttpsClient, HttpsClientOptions,
 };
+pub use logging::{LogLevel, LogRecord, LogStats, Logger};
 pub use otp::{
     Hotp, OtpAlgorithm, OtpAuthInfo, OtpError, OtpKind, OtpVerdict, Totp, delete_otp_enrolment,
     load_hotp, load_otp_auth_info, load_totp, parse_otpauth_uri,

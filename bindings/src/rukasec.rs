@@ -5,11 +5,12 @@ use std::sync::Arc;
 use rukasec_core::selftest as core_selftest;
 
 use crate::events::to_core_listener;
+use crate::logging::{secret_bytes, secret_text, to_core_logger};
 use crate::vault::RollbackAnchorStore;
 use crate::{
     AnomalyDetector, AnomalyRules, CertificateSummary, EventStats, EventSubscription, HttpsClient,
-    HttpsClientOptions, KeyWrapper, PinChecker, PinPolicy, PolicyUpdater, RukaSecError,
-    SecurityEventListener, TlsError, Vault, VaultError, guard,
+    HttpsClientOptions, KeyWrapper, LogLevel, LogStats, Logger, PinChecker, PinPolicy,
+    PolicyUpdater, RukaSecError, SecurityEventListener, TlsError, Vault, VaultError, guard,
 };
 
 /// The outcome of one known-answer test.
@@ -158,6 +159,63 @@ impl RukaSec {
     /// Counters of the event stream.
     pub fn event_stats(&self) -> Result<EventStats, RukaSecError> {
         guard(|| Ok::<_, RukaSecError>(self.0.events().stats().into()))
+    }
+
+    /// Sends the core's log lines at `level` and above, redacted, to `logger` (`null`/`nil`
+    /// removes it): Logcat or `os_log` in the platform layers. Lines of every core in the
+    /// process reach it; it is removed when this core is released. Throws `InvalidInput` when
+    /// the process already has another Rust `tracing` subscriber.
+    pub fn set_logger(
+        &self,
+        logger: Option<Arc<dyn Logger>>,
+        level: LogLevel,
+    ) -> Result<(), RukaSecError> {
+        guard(|| self.0.set_logger(to_core_logger(logger), level.into()))
+    }
+
+    /// Redacts `secret` (its bytes as text, hex and base64) from every log line of the process
+    /// from now on. Throws `InvalidInput` when it is shorter than 4 bytes.
+    pub fn register_secret(&self, secret: Vec<u8>) -> Result<(), RukaSecError> {
+        let secret = secret_bytes(secret);
+        guard(|| self.0.register_secret(&secret))
+    }
+
+    /// [`Self::register_secret`] for text (a token, a password).
+    pub fn register_secret_text(&self, secret: String) -> Result<(), RukaSecError> {
+        let secret = secret_text(secret);
+        guard(|| self.0.register_secret_text(&secret))
+    }
+
+    /// Stops redacting `secret` specially; returns whether it was registered (bearer tokens and
+    /// API keys are still redacted).
+    pub fn unregister_secret(&self, secret: Vec<u8>) -> Result<bool, RukaSecError> {
+        let secret = secret_bytes(secret);
+        guard(|| Ok::<_, RukaSecError>(self.0.unregister_secret(&secret)))
+    }
+
+    /// [`Self::unregister_secret`] for text.
+    pub fn unregister_secret_text(&self, secret: String) -> Result<bool, RukaSecError> {
+        let secret = secret_text(secret);
+        guard(|| Ok::<_, RukaSecError>(self.0.unregister_secret_text(&secret)))
+    }
+
+    /// `text` redacted as the core's log lines are, for the app's own logs and crash reports.
+    pub fn redact(&self, text: String) -> Result<String, RukaSecError> {
+        guard(|| Ok::<_, RukaSecError>(self.0.redact(&text)))
+    }
+
+    /// Waits up to `timeout_ms` until every log line queued so far reached the loggers. Returns
+    /// whether it did. Never call it from a logger.
+    pub fn flush_logs(&self, timeout_ms: i64) -> Result<bool, RukaSecError> {
+        guard(|| {
+            let timeout = crate::numbers::millis(timeout_ms, "timeoutMs")?;
+            Ok::<_, rukasec_core::Error>(self.0.flush_logs(timeout))
+        })
+    }
+
+    /// The process-wide log counters.
+    pub fn log_stats(&self) -> Result<LogStats, RukaSecError> {
+        guard(|| Ok::<_, RukaSecError>(self.0.log_stats().into()))
     }
 
     /// Opens (or creates) the encrypted vault in directory `dir`, its keys wrapped by the app's

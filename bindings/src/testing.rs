@@ -12,6 +12,23 @@ use crate::{
     VaultError, guard,
 };
 
+/// Writes `message` as a log line at `level` through the core's `tracing` subscriber (target
+/// `rukasec_ffi::testing`), so the logger tests can put canary text into a line and see it
+/// redacted on the way out.
+#[uniffi::export]
+pub fn ffi_testing_log(level: crate::LogLevel, message: String) -> Result<(), RukaSecError> {
+    guard(|| {
+        match level {
+            crate::LogLevel::Error => tracing::error!("{message}"),
+            crate::LogLevel::Warn => tracing::warn!("{message}"),
+            crate::LogLevel::Info => tracing::info!("{message}"),
+            crate::LogLevel::Debug => tracing::debug!("{message}"),
+            crate::LogLevel::Trace => tracing::trace!("{message}"),
+        }
+        Ok::<_, RukaSecError>(())
+    })
+}
+
 /// Panics inside a fallible call, to prove the app receives `RukaSecError::Internal`.
 #[uniffi::export]
 pub fn ffi_testing_panic() -> Result<(), RukaSecError> {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use rukasec_core::RukaSec;
 use rukasec_core::events::{EventCollector, SecurityEventListener};
-use rukasec_core::logging::{LogLevel, LogRecord, Logger};
+use rukasec_core::logging::{LogLevel, LogRecord, Logger, LoggerError};
 use rukasec_core::secret::SecretString;
 use rukasec_core::signing::{SignOptions, SoftwareKey};
 use rukasec_core::tls::test_server::{TestPki, TestServer, TestServerOptions, pin_of};
@@ -38,8 +38,9 @@ const REGISTERED: &str = "CANARY-registered-0d0d";
 struct Capture(Mutex<Vec<LogRecord>>);
 
 impl Logger for Capture {
-    fn log(&self, record: &LogRecord) {
+    fn log(&self, record: &LogRecord) -> Result<(), LoggerError> {
         self.0.lock().unwrap().push(record.clone());
+        Ok(())
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::Duration;
 
 use rukasec_core::RukaSec;
-use rukasec_core::logging::{LogLevel, LogRecord, Logger, QUEUE_CAPACITY, REDACTED};
+use rukasec_core::logging::{LogLevel, LogRecord, Logger, LoggerError, QUEUE_CAPACITY, REDACTED};
 use rukasec_core::secret::{SecretBytes, SecretString};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -25,8 +25,9 @@ fn serial() -> MutexGuard<'static, ()> {
 struct Capture(Mutex<Vec<LogRecord>>);
 
 impl Logger for Capture {
-    fn log(&self, record: &LogRecord) {
+    fn log(&self, record: &LogRecord) -> Result<(), LoggerError> {
         self.0.lock().unwrap().push(record.clone());
+        Ok(())
     }
 }
 
@@ -173,7 +174,7 @@ fn messages_and_fields_are_redacted() {
 struct Panicking;
 
 impl Logger for Panicking {
-    fn log(&self, _record: &LogRecord) {
+    fn log(&self, _record: &LogRecord) -> Result<(), LoggerError> {
         panic!("the logger broke");
     }
 }
@@ -199,15 +200,40 @@ fn a_panicking_logger_is_counted_and_others_go_on() {
     assert!(bad.self_test().passed);
 }
 
+/// Answers every line with an error, as an app logger that throws does.
+struct Failing;
+
+impl Logger for Failing {
+    fn log(&self, _record: &LogRecord) -> Result<(), LoggerError> {
+        Err(LoggerError)
+    }
+}
+
+#[test]
+fn a_failing_logger_is_counted_not_delivered() {
+    let _serial = serial();
+    let bad = RukaSec::new(None);
+    bad.set_logger(Some(Arc::new(Failing)), LogLevel::Trace)
+        .unwrap();
+    let (core, capture) = with_logger(LogLevel::Info);
+    let before = core.log_stats();
+    tracing::info!(target: "rukasec_test", "tag-fail one");
+    assert!(core.flush_logs(WAIT));
+    assert_eq!(capture.tagged("tag-fail").len(), 1);
+    let after = core.log_stats();
+    assert!(after.logger_failures > before.logger_failures, "{after:?}");
+    drop(bad);
+}
+
 /// Calls the core back from inside `log`: the line it causes is dropped, nothing recurses.
 struct Reentrant(Arc<Capture>);
 
 impl Logger for Reentrant {
-    fn log(&self, record: &LogRecord) {
+    fn log(&self, record: &LogRecord) -> Result<(), LoggerError> {
         if record.message.contains("tag-reenter outer") {
             tracing::error!(target: "rukasec_test", "tag-reenter inner");
         }
-        self.0.log(record);
+        self.0.log(record)
     }
 }
 
@@ -228,8 +254,9 @@ fn a_logger_that_logs_does_not_recurse() {
 struct Blocked(Mutex<mpsc::Receiver<()>>);
 
 impl Logger for Blocked {
-    fn log(&self, _record: &LogRecord) {
+    fn log(&self, _record: &LogRecord) -> Result<(), LoggerError> {
         let _ = self.0.lock().unwrap().recv_timeout(WAIT);
+        Ok(())
     }
 }
 

@@ -78,12 +78,20 @@ pub struct LogRecord {
 /// Receives the core's log lines (see the module documentation of `logging`).
 ///
 /// Called on RukaSec's log thread, one line at a time, in order. It may be slow (the core does
-/// not wait for it; lines beyond the queue are dropped and counted). A panic is caught and
-/// counted, and delivery goes on.
+/// not wait for it; lines beyond the queue are dropped and counted).
 pub trait Logger: Send + Sync {
     /// Writes one line.
-    fn log(&self, record: &LogRecord);
+    ///
+    /// # Errors
+    /// Any error (or panic) is counted in [`LogStats::logger_failures`]; delivery goes on with
+    /// the next line.
+    fn log(&self, record: &LogRecord) -> Result<(), LoggerError>;
 }
+
+/// A logger could not write a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the logger failed")]
+pub struct LoggerError;
 
 /// Counters of the log queue, for health checks and tests. Process-wide.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -94,7 +102,7 @@ pub struct LogStats {
     pub delivered: u64,
     /// Lines dropped because the queue was full.
     pub dropped: u64,
-    /// Logger calls that panicked.
+    /// Logger calls that failed or panicked.
     pub logger_failures: u64,
 }
 
@@ -239,8 +247,8 @@ fn deliver_forever(hub: &Hub) {
             .collect();
         for logger in targets {
             match catch_unwind(AssertUnwindSafe(|| logger.log(&record))) {
-                Ok(()) => hub.delivered.fetch_add(1, Ordering::Relaxed),
-                Err(_) => hub.failures.fetch_add(1, Ordering::Relaxed),
+                Ok(Ok(())) => hub.delivered.fetch_add(1, Ordering::Relaxed),
+                Ok(Err(LoggerError)) | Err(_) => hub.failures.fetch_add(1, Ordering::Relaxed),
             };
         }
         let mut queue = hub.queue.lock().unwrap_or_else(PoisonError::into_inner);

@@ -27,14 +27,14 @@
 //! text is ever queued. Registered secrets are process-wide for the same reason as above.
 //! Delivery is off that thread: a bounded queue ([`QUEUE_CAPACITY`] lines) drained by one
 //! thread, `rukasec-log`, so a slow or blocked logger never blocks the core; lines beyond the
-//! queue are dropped and counted ([`LogStats`]). A logger that panics is counted and delivery
-//! goes on; a line the logger itself causes while logging (it calls the core back) is dropped,
+//! queue are dropped and counted ([`LogStats`]). A logger that fails or panics is counted and
+//! delivery goes on; a line the logger itself causes while logging (it calls the core back) is dropped,
 //! so logging cannot recurse.
 
 mod dispatch;
 mod redactor;
 
-pub use dispatch::{LogLevel, LogRecord, LogStats, Logger, QUEUE_CAPACITY};
+pub use dispatch::{LogLevel, LogRecord, LogStats, Logger, LoggerError, QUEUE_CAPACITY};
 pub use redactor::{MIN_SECRET_LEN, REDACTED, Redactor};
 
 pub(crate) use dispatch::{flush, install, redactor, stats};
