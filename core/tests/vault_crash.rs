@@ -38,6 +38,10 @@ const BATCH: u64 = 10;
 const ROUNDS: usize = 40;
 /// No round starts after this; the whole test stays under about a minute.
 const TIME_BUDGET: Duration = Duration::from_secs(45);
+/// Under an emulator (RUKASEC_TEST_RUNNER, scripts/test-arm.sh) a round takes about three
+/// times as long: the 20 rounds the test requires, with this budget.
+const EMULATED_ROUNDS: usize = 20;
+const EMULATED_TIME_BUDGET: Duration = Duration::from_secs(150);
 /// A child stops by itself after this (it is always killed long before).
 const CHILD_LIFETIME: Duration = Duration::from_secs(30);
 /// How long the parent waits for a child's acks before killing it anyway.
@@ -182,7 +186,20 @@ struct Round {
 
 /// Spawns the writer at `start`, kills it with SIGKILL per the round's plan, returns its acks.
 fn run_child(dir: &Path, round: usize, start: u64, rng: &mut XorShift, context: &str) -> Round {
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    // Under emulation (scripts/test-arm.sh) the test binary is not the host's: the child runs
+    // under the same emulator, named by RUKASEC_TEST_RUNNER (`qemu-aarch64 -L /usr/...`).
+    let exe = std::env::current_exe().unwrap();
+    let runner = std::env::var("RUKASEC_TEST_RUNNER").unwrap_or_default();
+    let mut runner = runner.split_whitespace();
+    let mut command = match runner.next() {
+        Some(emulator) => {
+            let mut command = Command::new(emulator);
+            command.args(runner).arg(&exe);
+            command
+        }
+        None => Command::new(&exe),
+    };
+    let mut child = command
         .args(["--exact", "child_writer", "--nocapture", "--test-threads=1"])
         .env(CHILD_DIR, dir)
         .env(CHILD_START, start.to_string())
@@ -283,7 +300,12 @@ fn acknowledged_writes_survive_sigkill() {
     // Every index below `acked_to` has been acknowledged.
     let mut acked_to: u64 = 0;
     let (mut rounds, mut early_kills, mut in_loop_kills, mut in_flight_found) = (0, 0, 0, 0);
-    while rounds < ROUNDS && started.elapsed() < TIME_BUDGET {
+    let (max_rounds, budget) = if std::env::var_os("RUKASEC_TEST_RUNNER").is_some() {
+        (EMULATED_ROUNDS, EMULATED_TIME_BUDGET)
+    } else {
+        (ROUNDS, TIME_BUDGET)
+    };
+    while rounds < max_rounds && started.elapsed() < budget {
         rounds += 1;
         let context = format!("seed {seed}, round {rounds}");
         let round = run_child(dir, rounds, acked_to, &mut rng, &context);
