@@ -723,8 +723,6 @@ fn retry_after_seconds_pauses_the_credential_until_then() {
     assert!(paused > Duration::from_millis(1500) && paused <= Duration::from_secs(2));
 
     // Refused without contacting the server; another credential is not paused.
-    // The refusal's retry-after is counted from a moment after this one.
-    let before_refusal = Instant::now();
     let wait = retry_after(send(
         &runtime,
         &client,
