@@ -653,7 +653,9 @@ fn the_credential_goes_in_its_header_and_only_to_its_environment() {
 fn the_client_side_bucket_refuses_or_waits() {
     let world = World::new();
     let runtime = runtime();
-    let client = world.client(Some(RateLimit::new(2, 2.0).unwrap()));
+    // A token every 4 s: the two sends below take far less, even under qemu on a loaded machine
+    // (scripts/test-arm.sh), so the third is refused on any machine.
+    let client = world.client(Some(RateLimit::new(2, 0.25).unwrap()));
     for _ in 0..2 {
         send(
             &runtime,
@@ -676,7 +678,7 @@ fn the_client_side_bucket_refuses_or_waits() {
         RateLimitMode::Fail,
     ));
     assert!(
-        wait > Duration::ZERO && wait <= Duration::from_millis(500),
+        wait > Duration::ZERO && wait <= Duration::from_secs(4),
         "{wait:?}"
     );
     assert_eq!(world.hits(), 2);
