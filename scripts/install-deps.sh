@@ -30,6 +30,8 @@ command -v dbus-send >/dev/null 2>&1 || missing_apt+=(dbus-bin)
 command -v keyctl >/dev/null 2>&1 || missing_apt+=(keyutils)
 # scripts/test-redis.sh: the shared replay store against a real Redis on loopback.
 command -v redis-server >/dev/null 2>&1 || missing_apt+=(redis-server)
+# scripts/test-android.sh: the AndroidX AARs are unpacked with unzip.
+command -v unzip >/dev/null 2>&1 || missing_apt+=(unzip)
 
 command -v python3 >/dev/null 2>&1 || missing_apt+=(python3 python3-pip)
 # scripts/check-mobile.sh: ring's C and assembly, compiled by Debian's clang for the phone
