@@ -101,33 +101,4 @@ mvn -B -q -Dstyle.color=never -f "$project/pom.xml" \
 mvn_status=$?
 set -e
 
-attr() { # attr NAME HEADER: the numeric attribute NAME of a <testsuite ...> header, 0 if absent
-  local value
-  value=$(sed -nE "s/.*[[:space:]]$1=\"([0-9]+)\".*/\1/p" <<<"$2")
-  echo "${value:-0}"
-}
-tests=0 failures=0 errors=0 skipped=0
-shopt -s nullglob
-for report in "$reports"/TEST-*.xml; do
-  header=$(grep -m1 -o '<testsuite [^>]*>' "$report" || true)
-  tests=$((tests + $(attr tests "$header")))
-  failures=$((failures + $(attr failures "$header")))
-  errors=$((errors + $(attr errors "$header")))
-  skipped=$((skipped + $(attr skipped "$header")))
-done
-shopt -u nullglob
-passed=$((tests - failures - errors - skipped))
-failed=$((failures + errors))
-
-line="android: $passed passed, $failed failed"
-[[ $skipped -gt 0 ]] && line+=", $skipped skipped"
-printf '\n%s\n' "$line"
-
-if [[ $mvn_status -ne 0 ]]; then
-  echo "error: test-android: mvn exited with status $mvn_status" >&2
-  exit "$mvn_status"
-fi
-if [[ $failed -gt 0 || $passed -eq 0 ]]; then
-  echo "error: test-android: $failed failed, $passed passed" >&2
-  exit 1
-fi
+bash scripts/surefire-summary.sh android "$reports" "$mvn_status"
