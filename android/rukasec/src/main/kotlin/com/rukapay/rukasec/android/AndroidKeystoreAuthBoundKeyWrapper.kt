@@ -4,7 +4,6 @@ import android.os.Build
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyPermanentlyInvalidatedException
 import android.security.keystore.KeyProperties
-import android.security.keystore.StrongBoxUnavailableException
 import android.security.keystore.UserNotAuthenticatedException
 import androidx.biometric.BiometricPrompt
 import com.rukapay.rukasec.AuthBoundKeyWrapper
@@ -61,15 +60,7 @@ class AndroidKeystoreAuthBoundKeyWrapper @JvmOverloads constructor(
         }
         mapKeystoreErrors {
             keyStore().deleteEntry(alias)
-            if (preferStrongBox && sdkInt >= Build.VERSION_CODES.P) {
-                try {
-                    generate(alias, requirement, strongBox = true)
-                    return@mapKeystoreErrors
-                } catch (_: StrongBoxUnavailableException) {
-                    // No StrongBox: the TEE below.
-                }
-            }
-            generate(alias, requirement, strongBox = false)
+            generateWithStrongBoxFallback(preferStrongBox, sdkInt) { strongBox -> generate(alias, requirement, strongBox) }
         }
     }
 

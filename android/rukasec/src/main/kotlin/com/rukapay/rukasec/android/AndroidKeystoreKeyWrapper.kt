@@ -55,15 +55,7 @@ class AndroidKeystoreKeyWrapper @JvmOverloads constructor(
     override fun createKey(alias: String) {
         mapKeystoreErrors {
             keyStore().deleteEntry(alias)  // createKey replaces; a fresh key per vault key.
-            if (preferStrongBox && Build.VERSION.SDK_INT >= Build.VERSION_CODES.P) {
-                try {
-                    generate(alias, strongBox = true)
-                    return@mapKeystoreErrors
-                } catch (_: StrongBoxUnavailableException) {
-                    // No StrongBox on this device: the TEE below.
-                }
-            }
-            generate(alias, strongBox = false)
+            generateWithStrongBoxFallback(preferStrongBox, Build.VERSION.SDK_INT) { strongBox -> generate(alias, strongBox) }
         }
     }
 
@@ -162,6 +154,23 @@ internal fun keystoreSecurityLevel(key: SecretKey): Int {
         @Suppress("DEPRECATION")
         if (info.isInsideSecureHardware) KeyProperties.SECURITY_LEVEL_TRUSTED_ENVIRONMENT else KeyProperties.SECURITY_LEVEL_SOFTWARE
     }
+}
+
+/**
+ * Makes a keystore key with [generate], in StrongBox first when [preferStrongBox] and the API
+ * level has it (28+), else (or when the device has none: [StrongBoxUnavailableException]) in
+ * the TEE. A key in the TEE is better than none; `KeyInfo` tells later where it went.
+ */
+internal inline fun generateWithStrongBoxFallback(preferStrongBox: Boolean, sdkInt: Int, generate: (strongBox: Boolean) -> Unit) {
+    if (preferStrongBox && sdkInt >= Build.VERSION_CODES.P) {
+        try {
+            generate(true)
+            return
+        } catch (_: StrongBoxUnavailableException) {
+            // No StrongBox on this device: the TEE below.
+        }
+    }
+    generate(false)
 }
 
 /**

@@ -57,10 +57,15 @@ class AndroidRollbackAnchorStore(
 
     override fun store(name: String, value: Long) = synchronized(lock) {
         if (value < 0) throw KeyWrapperException.Failed("negative anchor")
-        ensureSealKey()
         val nameBytes = name.toByteArray(Charsets.UTF_8)
         val plain = ByteBuffer.allocate(Long.SIZE_BYTES + nameBytes.size).putLong(value).put(nameBytes).array()
-        val sealed = sealer.wrap(SEAL_ALIAS, plain)
+        val sealed = try {
+            sealer.wrap(SEAL_ALIAS, plain.copyOf())
+        } catch (_: KeyWrapperException.KeyNotFound) {
+            // The first anchor: the seal key is made now.
+            sealer.createKey(SEAL_ALIAS)
+            sealer.wrap(SEAL_ALIAS, plain)
+        }
         val file = fileOf(name)
         val temporary = File(directory, file.name + ".tmp")
         try {
@@ -79,15 +84,6 @@ class AndroidRollbackAnchorStore(
     override fun delete(name: String) = synchronized(lock) {
         val file = fileOf(name)
         if (file.exists() && !file.delete()) throw KeyWrapperException.Failed("anchor: delete")
-    }
-
-    private fun ensureSealKey() {
-        // The seal key is made on the first store; a probe wrap tells whether it exists.
-        try {
-            sealer.wrap(SEAL_ALIAS, ByteArray(1))
-        } catch (_: KeyWrapperException.KeyNotFound) {
-            sealer.createKey(SEAL_ALIAS)
-        }
     }
 
     /** One file per name: the name's UTF-8 bytes in hex (names are the core's, not user text). */

@@ -3,7 +3,6 @@ package com.rukapay.rukasec.android
 import android.os.Build
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
-import android.security.keystore.StrongBoxUnavailableException
 import com.rukapay.rukasec.PlatformSigner
 import com.rukapay.rukasec.SignatureException
 import java.security.GeneralSecurityException
@@ -69,16 +68,9 @@ class KeystoreSigner private constructor(
         ): KeystoreSigner = signerErrors {
             val store = KeyStore.getInstance(keyStoreProvider).apply { load(null) }
             if (store.getKey(alias, null) !is PrivateKey) {
-                var made = false
-                if (preferStrongBox && Build.VERSION.SDK_INT >= Build.VERSION_CODES.P) {
-                    try {
-                        generate(alias, strongBox = true, attestationChallenge, keyStoreProvider)
-                        made = true
-                    } catch (_: StrongBoxUnavailableException) {
-                        // No StrongBox: the TEE below.
-                    }
+                generateWithStrongBoxFallback(preferStrongBox, Build.VERSION.SDK_INT) { strongBox ->
+                    generate(alias, strongBox, attestationChallenge, keyStoreProvider)
                 }
-                if (!made) generate(alias, strongBox = false, attestationChallenge, keyStoreProvider)
             }
             KeystoreSigner(alias, keyStoreProvider)
         }

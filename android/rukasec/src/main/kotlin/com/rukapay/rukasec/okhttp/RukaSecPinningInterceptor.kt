@@ -1,7 +1,6 @@
 package com.rukapay.rukasec.okhttp
 
 import com.rukapay.rukasec.PinCheckerInterface
-import com.rukapay.rukasec.PinOutcome
 import com.rukapay.rukasec.TlsException
 import okhttp3.Interceptor
 import okhttp3.Response
@@ -47,15 +46,14 @@ class RukaSecPinningInterceptor(
         } catch (_: CertificateException) {
             throw RukaSecPinningException("the platform does not trust the chain for $host")
         }
-        val outcome = try {
+        // Every PinOutcome lets the request go (unpinned, matched, an expired pin set, a
+        // report-only mismatch, which the checker reports); an enforced mismatch throws.
+        try {
             checker.checkChain(host, verified.map { it.encoded })
         } catch (e: TlsException) {
             throw RukaSecPinningException(e.message ?: e.javaClass.simpleName, e)
         }
-        return when (outcome) {
-            PinOutcome.UNPINNED, PinOutcome.MATCHED, PinOutcome.EXPIRED, PinOutcome.REPORT_ONLY_MISMATCH ->
-                chain.proceed(request)
-        }
+        return chain.proceed(request)
     }
 
     private fun authTypeOf(leaf: X509Certificate): String = when (leaf.publicKey.algorithm) {

@@ -9,13 +9,9 @@ import com.rukapay.rukasec.DataClass
 import com.rukapay.rukasec.KeyAuthRequirement
 import com.rukapay.rukasec.KeyWrapperException
 import com.rukapay.rukasec.PromptedUnwrap
-import com.rukapay.rukasec.RukaSec
 import com.rukapay.rukasec.UnlockPolicy
 import com.rukapay.rukasec.VaultException
 import com.rukapay.rukasec.android.FakePromptLauncher.Answer
-import kotlinx.coroutines.runBlocking
-import kotlinx.coroutines.withTimeout
-import org.junit.After
 import org.junit.Assert.assertArrayEquals
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
@@ -23,10 +19,7 @@ import org.junit.Assert.assertNotNull
 import org.junit.Assert.assertNull
 import org.junit.Assert.assertThrows
 import org.junit.Assert.assertTrue
-import org.junit.Before
-import org.junit.Rule
 import org.junit.Test
-import org.junit.rules.TemporaryFolder
 import org.junit.runner.RunWith
 import org.robolectric.RobolectricTestRunner
 
@@ -35,27 +28,9 @@ import org.robolectric.RobolectricTestRunner
  * opened by a prompt bound to the decrypting cipher (per-use keys) or after it (time-bound).
  */
 @RunWith(RobolectricTestRunner::class)
-class AuthBoundKeyWrapperTest {
-    @get:Rule
-    val temp = TemporaryFolder()
-
-    private lateinit var core: RukaSec
-
-    @Before
-    fun start() {
-        FakeAndroidKeyStore.install()
-        core = RukaSec(null)
-    }
-
-    @After
-    fun stop() {
-        core.close()
-    }
-
+class AuthBoundKeyWrapperTest : KeystoreTestBase() {
     private val request = AuthRequest("Show the PIN", "alice", DataClass.RESTRICTED, listOf(AuthMethod.STRONG_BIOMETRIC))
     private val key = ByteArray(32) { it.toByte() }
-
-    private fun <T> await(block: suspend () -> T): T = runBlocking { withTimeout(10_000) { block() } }
 
     private fun wrapper(launcher: FakePromptLauncher, sdkInt: Int = 35) =
         AndroidKeystoreAuthBoundKeyWrapper(BiometricPromptAuthenticator(launcher, "RukaPay"), sdkInt = sdkInt)

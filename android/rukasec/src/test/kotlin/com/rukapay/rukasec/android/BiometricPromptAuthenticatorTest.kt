@@ -9,24 +9,18 @@ import com.rukapay.rukasec.AuthMethod
 import com.rukapay.rukasec.AuthOutcome
 import com.rukapay.rukasec.AuthRequest
 import com.rukapay.rukasec.DataClass
-import com.rukapay.rukasec.RukaSec
 import com.rukapay.rukasec.UnlockPolicy
 import com.rukapay.rukasec.VaultException
 import com.rukapay.rukasec.android.FakePromptLauncher.Answer
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.runBlocking
-import kotlinx.coroutines.withTimeout
-import org.junit.After
 import org.junit.Assert.assertArrayEquals
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertNull
 import org.junit.Assert.assertThrows
 import org.junit.Assert.assertTrue
-import org.junit.Before
-import org.junit.Rule
 import org.junit.Test
-import org.junit.rules.TemporaryFolder
 import org.junit.runner.RunWith
 import org.robolectric.RobolectricTestRunner
 import java.util.concurrent.TimeUnit
@@ -37,27 +31,9 @@ import java.util.concurrent.TimeUnit
  * prompt through the bindings.
  */
 @RunWith(RobolectricTestRunner::class)
-class BiometricPromptAuthenticatorTest {
-    @get:Rule
-    val temp = TemporaryFolder()
-
-    private lateinit var core: RukaSec
-
-    @Before
-    fun start() {
-        FakeAndroidKeyStore.install()
-        core = RukaSec(null)
-    }
-
-    @After
-    fun stop() {
-        core.close()
-    }
-
+class BiometricPromptAuthenticatorTest : KeystoreTestBase() {
     private fun request(vararg allowed: AuthMethod) =
         AuthRequest("Confirm the transfer", "alice", DataClass.RESTRICTED, allowed.toList())
-
-    private fun <T> await(block: suspend () -> T): T = runBlocking { withTimeout(10_000) { block() } }
 
     private fun outcome(answer: Answer, vararg allowed: AuthMethod = arrayOf(AuthMethod.STRONG_BIOMETRIC), now: Long = 1_000L): AuthOutcome {
         val authenticator = BiometricPromptAuthenticator(FakePromptLauncher(listOf(answer)), "RukaPay", clock = { now })

@@ -3,19 +3,14 @@ package com.rukapay.rukasec.android
 import android.security.keystore.KeyProperties
 import com.rukapay.rukasec.DataClass
 import com.rukapay.rukasec.KeyWrapperException
-import com.rukapay.rukasec.RukaSec
 import com.rukapay.rukasec.VaultException
-import org.junit.After
 import org.junit.Assert.assertArrayEquals
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNull
 import org.junit.Assert.assertThrows
 import org.junit.Assert.assertTrue
-import org.junit.Before
-import org.junit.Rule
 import org.junit.Test
-import org.junit.rules.TemporaryFolder
 import org.junit.runner.RunWith
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
@@ -26,23 +21,7 @@ import java.io.File
  * ([FakeAndroidKeyStore]), alone and as the keystore of a real vault through the bindings.
  */
 @RunWith(RobolectricTestRunner::class)
-class KeystoreKeyWrapperTest {
-    @get:Rule
-    val temp = TemporaryFolder()
-
-    private lateinit var core: RukaSec
-
-    @Before
-    fun start() {
-        FakeAndroidKeyStore.install()
-        core = RukaSec(null)
-    }
-
-    @After
-    fun stop() {
-        core.close()
-    }
-
+class KeystoreKeyWrapperTest : KeystoreTestBase() {
     private val key = ByteArray(32) { (it * 7).toByte() }
 
     @Test
