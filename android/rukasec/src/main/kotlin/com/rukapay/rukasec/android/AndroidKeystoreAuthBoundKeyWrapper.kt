@@ -2,9 +2,7 @@ package com.rukapay.rukasec.android
 
 import android.os.Build
 import android.security.keystore.KeyGenParameterSpec
-import android.security.keystore.KeyPermanentlyInvalidatedException
 import android.security.keystore.KeyProperties
-import android.security.keystore.UserNotAuthenticatedException
 import androidx.biometric.BiometricPrompt
 import com.rukapay.rukasec.AuthBoundKeyWrapper
 import com.rukapay.rukasec.AuthMethod
@@ -126,13 +124,10 @@ class AndroidKeystoreAuthBoundKeyWrapper @JvmOverloads constructor(
             } catch (_: BadPaddingException) {
                 throw KeyWrapperException.Rejected()
             } catch (e: IllegalBlockSizeException) {
-                // Android reports a refused keystore operation as this, with the reason as cause.
-                throw when (e.cause) {
-                    null -> KeyWrapperException.Rejected()
-                    is UserNotAuthenticatedException -> KeyWrapperException.UserAuthenticationRequired()
-                    is KeyPermanentlyInvalidatedException -> KeyWrapperException.KeyInvalidated()
-                    else -> KeyWrapperException.Failed("keystore: ${e.cause?.javaClass?.simpleName}")
-                }
+                // Without a cause: input that is no RSA block of this key. With one: the keystore
+                // refused the operation, mapped by mapKeystoreErrors.
+                if (e.cause == null) throw KeyWrapperException.Rejected()
+                throw e
             }
         }
         return PromptedUnwrap.Unwrapped(success.method, key)

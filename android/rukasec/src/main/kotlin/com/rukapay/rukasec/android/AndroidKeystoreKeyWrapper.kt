@@ -14,6 +14,7 @@ import java.security.GeneralSecurityException
 import java.security.KeyStore
 import javax.crypto.AEADBadTagException
 import javax.crypto.Cipher
+import javax.crypto.IllegalBlockSizeException
 import javax.crypto.KeyGenerator
 import javax.crypto.SecretKey
 import javax.crypto.SecretKeyFactory
@@ -186,6 +187,13 @@ internal inline fun <T> mapKeystoreErrors(block: () -> T): T = try {
     throw KeyWrapperException.KeyInvalidated()
 } catch (_: UserNotAuthenticatedException) {
     throw KeyWrapperException.UserAuthenticationRequired()
+} catch (e: IllegalBlockSizeException) {
+    // How Android reports a keystore operation it refused at doFinal: the reason is the cause.
+    throw when (e.cause) {
+        is UserNotAuthenticatedException -> KeyWrapperException.UserAuthenticationRequired()
+        is KeyPermanentlyInvalidatedException -> KeyWrapperException.KeyInvalidated()
+        else -> KeyWrapperException.Failed("keystore: ${(e.cause ?: e).javaClass.simpleName}")
+    }
 } catch (e: GeneralSecurityException) {
     throw KeyWrapperException.Failed("keystore: ${e.javaClass.simpleName}")
 } catch (e: java.io.IOException) {
