@@ -231,6 +231,38 @@ impl From<core::HttpResponse> for HttpResponse {
     }
 }
 
+/// A handle that cancels the calls carrying it (`HttpsClient.sendCancellable`,
+/// `sendSignedCancellable`): `cancel()` from any thread ends them at once with
+/// `TlsError.Cancelled`, closing their connection; a call given a handle already cancelled does
+/// not start. Swift needs it because UniFFI's Swift code awaits a Rust call to its end even when
+/// the `Task` is cancelled; the Swift glue (`HttpsClient.perform`) calls `cancel()` from
+/// `withTaskCancellationHandler`. Kotlin's coroutines cancel the Rust call without it. One
+/// handle per call: once cancelled it stays cancelled.
+#[derive(uniffi::Object)]
+pub struct Cancellation(core::Cancellation);
+
+#[uniffi::export]
+impl Cancellation {
+    /// A handle not yet cancelled.
+    #[uniffi::constructor]
+    pub fn new() -> Result<Arc<Self>, TlsError> {
+        guard_with(|| Ok::<_, Error>(Arc::new(Self(core::Cancellation::new()))))
+    }
+
+    /// Cancels every call carrying this handle, now and later. Idempotent.
+    pub fn cancel(&self) -> Result<(), TlsError> {
+        guard_with(|| {
+            self.0.cancel();
+            Ok::<_, Error>(())
+        })
+    }
+
+    /// Whether `cancel()` was called.
+    pub fn is_cancelled(&self) -> Result<bool, TlsError> {
+        guard_with(|| Ok::<_, Error>(self.0.is_cancelled()))
+    }
+}
+
 /// An HTTPS-only client that verifies every connection with the platform, then the pin policy.
 /// Created by `RukaSec.httpsClient`; its pin and TLS events go to that core's listener. Safe to
 /// share; requests run concurrently over pooled connections.
@@ -279,6 +311,41 @@ impl HttpsClient {
                 .await
                 .map(HttpResponse::from)
         })
+        .await
+    }
+
+    /// `send` that ends with `TlsError.Cancelled` as soon as `cancellation` is cancelled (the
+    /// request's connection closed, nothing more sent or read), and does not start when it
+    /// already is. For Swift, whose `Task` cancellation does not reach a Rust call otherwise.
+    pub async fn send_cancellable(
+        &self,
+        request: HttpRequest,
+        cancellation: Arc<Cancellation>,
+    ) -> Result<HttpResponse, TlsError> {
+        guard_future(
+            cancellation
+                .0
+                .run(async { self.0.send(request.into()).await.map(HttpResponse::from) }),
+        )
+        .await
+    }
+
+    /// `sendSigned` that ends as `sendCancellable` does when `cancellation` is cancelled; a
+    /// handle already cancelled stops it before signing.
+    pub async fn send_signed_cancellable(
+        &self,
+        request: HttpRequest,
+        key: Arc<DeviceKey>,
+        options: SignOptions,
+        cancellation: Arc<Cancellation>,
+    ) -> Result<HttpResponse, TlsError> {
+        guard_future(cancellation.0.run(async {
+            let options = rukasec_core::signing::SignOptions::try_from(options)?;
+            self.0
+                .send_signed(request.into(), key.signer(), &options)
+                .await
+                .map(HttpResponse::from)
+        }))
         .await
     }
 

@@ -57,7 +57,8 @@ pub use events::{
     SecurityEvent, SecurityEventKind, SecurityEventListener, Severity,
 };
 pub use https::{
-    HostAddress, HttpHeader, HttpRequest, HttpResponse, HttpsClient, HttpsClientOptions,
+    Cancellation, HostAddress, HttpHeader, HttpRequest, HttpResponse, HttpsClient,
+    HttpsClientOptions,
 };
 pub use logging::{LogLevel, LogRecord, LogStats, Logger};
 pub use otp::{

@@ -141,6 +141,14 @@ pub enum TlsError {
         /// A fixed explanation.
         reason: String,
     },
+    /// The call was cancelled through its `Cancellation` (`HttpsClient.sendCancellable`) before
+    /// it completed: nothing more was sent or read, the connection was closed. The Swift glue
+    /// turns it into `CancellationError`.
+    #[error("cancelled: {reason}")]
+    Cancelled {
+        /// A fixed explanation.
+        reason: String,
+    },
     /// `HttpsClient.sendSigned` could not sign the request (the device key failed, a covered
     /// header is missing, a bad component identifier); nothing was sent.
     #[error("signing: {reason}")]
@@ -237,6 +245,7 @@ impl From<Error> for TlsError {
                 TlsFailure::PolicySignature => Self::PolicySignature { reason },
                 TlsFailure::PolicyRollback => Self::PolicyRollback { reason },
                 TlsFailure::PolicyExpired => Self::PolicyExpired { reason },
+                TlsFailure::Cancelled => Self::Cancelled { reason },
                 // A cause this version of the bindings does not know: the core's text names it.
                 _ => Self::Internal {
                     reason: error.to_string(),
@@ -644,6 +653,10 @@ mod tests {
             (
                 TlsFailure::PolicyExpired,
                 TlsError::PolicyExpired { reason: reason() },
+            ),
+            (
+                TlsFailure::Cancelled,
+                TlsError::Cancelled { reason: reason() },
             ),
         ];
         for (failure, expected) in cases {

@@ -223,6 +223,8 @@ pub enum TlsFailure {
     PolicyRollback,
     /// A signed pin-policy document has expired.
     PolicyExpired,
+    /// The caller cancelled the request (its [`crate::tls::Cancellation`]) before it completed.
+    Cancelled,
 }
 
 impl TlsFailure {
@@ -245,6 +247,7 @@ impl TlsFailure {
             Self::PolicySignature => "policy-signature",
             Self::PolicyRollback => "policy-rollback",
             Self::PolicyExpired => "policy-expired",
+            Self::Cancelled => "cancelled",
         }
     }
 }

@@ -5,6 +5,7 @@
 //! same key, and the backup pin of a pin set names a key kept offline for the day the main one
 //! must be replaced.
 
+mod cancellation;
 mod certificate;
 mod chain;
 mod checker;
@@ -29,6 +30,7 @@ pub mod test_server;
 mod verifier;
 
 pub use crate::host_pattern::HostPattern;
+pub use cancellation::Cancellation;
 pub use certificate::{CertificateSummary, parse_certificates};
 pub use checker::{PinChecker, PinOutcome, normalise_host};
 pub use client::{ClientOptions, HttpRequest, HttpResponse, HttpsClient};

@@ -36,6 +36,7 @@ extension TlsError {
         case let .PolicySignature(reason): return ("PolicySignature", reason)
         case let .PolicyRollback(reason): return ("PolicyRollback", reason)
         case let .PolicyExpired(reason): return ("PolicyExpired", reason)
+        case let .Cancelled(reason): return ("Cancelled", reason)
         case let .Signing(reason): return ("Signing", reason)
         case let .CredentialNotFound(reason): return ("CredentialNotFound", reason)
         case let .CredentialHostMismatch(reason): return ("CredentialHostMismatch", reason)

@@ -228,6 +228,63 @@ class TlsTest {
     }
 
     @Test
+    fun `a Cancellation ends a stalled sendCancellable, and a cancelled one never connects`() {
+        // A listener that accepts and never answers: the TLS handshake stalls until the client's
+        // 60 s timeout, so only the cancellation can end the call early.
+        java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress()).use { silent ->
+            val accepted = java.util.concurrent.LinkedBlockingQueue<java.net.Socket>()
+            val acceptor = Thread {
+                runCatching { while (true) accepted.add(silent.accept()) }
+            }.apply { isDaemon = true; start() }
+            val stalled = options().copy(
+                resolve = listOf(HostAddress("stalled.rukapay.test", "127.0.0.1:${silent.localPort}")),
+                requestTimeoutMs = 60_000L,
+            )
+            val url = "https://stalled.rukapay.test:${silent.localPort}/"
+            core.httpsClient(stalled, PinPolicy(emptyList())).use { client ->
+                Cancellation().use { cancellation ->
+                    val started = System.nanoTime()
+                    val call = java.util.concurrent.CompletableFuture.supplyAsync {
+                        runCatching { runBlocking { client.sendCancellable(HttpRequest("GET", url), cancellation) } }
+                    }
+                    // Cancel once the request is really under way (its connection accepted).
+                    val socket = accepted.poll(WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)
+                    assertNotNull(socket, "the client never connected")
+                    assertTrue(!cancellation.isCancelled())
+                    cancellation.cancel()
+                    cancellation.cancel() // idempotent
+                    assertTrue(cancellation.isCancelled())
+                    val failure = call.get(WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS).exceptionOrNull()
+                    assertTrue(failure is TlsException.Cancelled, "got $failure")
+                    ErrorReach.record(failure as TlsException.Cancelled)
+                    val elapsedMs = (System.nanoTime() - started) / 1_000_000
+                    assertTrue(elapsedMs < 60_000L, "the call ran into the client timeout")
+                    socket?.close()
+                }
+                // A handle already cancelled stops the call before signing or connecting.
+                Cancellation().use { cancelled ->
+                    cancelled.cancel()
+                    DeviceKey.generate().use { key ->
+                        assertThrows<TlsException.Cancelled> {
+                            await { client.sendSignedCancellable(HttpRequest("GET", url), key, SignOptions(keyId = "k"), cancelled) }
+                        }
+                    }
+                }
+                assertNull(accepted.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS), "a cancelled call connected")
+            }
+            silent.close()
+            acceptor.join(WAIT_SECONDS * 1000)
+        }
+        // Without cancelling, the same call completes as send does.
+        Cancellation().use { unused ->
+            core.httpsClient(options(), policy(server.leafPin())).use { client ->
+                val response = await { client.sendCancellable(HttpRequest("GET", server.url("/hello")), unused) }
+                assertEquals(200, response.status.toInt())
+            }
+        }
+    }
+
+    @Test
     fun `an expired leaf, a demanded client certificate and a cut-off body arrive as their cases`() {
         fun client(server: TestTlsServer, allowTls12: Boolean = false) = core.httpsClient(
             HttpsClientOptions(
