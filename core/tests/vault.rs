@@ -883,6 +883,12 @@ fn dek_rotation_reencrypts_everything_and_resumes_after_an_interruption() {
 fn many_threads_mixing_operations_with_rotations() {
     let fx = Fixture::new();
     let vault = Arc::new(fx.open());
+    // The rotator needs the account to exist when it starts: create it
+    // here rather than racing the first put of the writer threads.
+    vault
+        .put("shared", "ns", "seed", b"seed", DataClass::Public, None)
+        .unwrap();
+    assert!(vault.delete("shared", "ns", "seed").unwrap());
     let threads: Vec<_> = (0..4)
         .map(|t| {
             let vault = Arc::clone(&vault);
@@ -924,7 +930,6 @@ fn many_threads_mixing_operations_with_rotations() {
             vault.rotate_kek("shared").unwrap();
         })
     };
-    // The account must exist before the rotator starts; puts create it.
     for t in threads {
         t.join().unwrap();
     }
